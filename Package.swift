@@ -1,0 +1,47 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Layers, top to bottom: sftrun → SFTRunKit → (Recipes, Tokenization, HubClient, TensorCore) → Values/Jinja → C libraries.
+/// Each systemLibrary target is imported by exactly one Swift module.
+let package = Package(
+    name: "sftrun",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sftrun", targets: ["sftrun"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries (Debian: libyaml-dev, libopenblas-dev, libcurl4-openssl-dev, libpcre2-dev).
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+
+        .target(name: "Values", dependencies: [
+            "CYAML", .product(name: "OrderedCollections", package: "swift-collections"),
+        ]),
+        .target(name: "Recipes", dependencies: ["Values"]),
+        .target(name: "Jinja", dependencies: ["Values"]),
+        .target(name: "Tokenization", dependencies: ["Values", "Jinja", "CPCRE2"]),
+        .target(name: "HubClient", dependencies: ["Values", "CCurl"]),
+        .target(name: "TensorCore", dependencies: ["COpenBLAS"]),
+        .target(name: "WeightFiles", dependencies: ["Values"]),
+        .target(name: "SFTRunKit", dependencies: ["Values", "Recipes", "Tokenization", "HubClient", "TensorCore", "WeightFiles"]),
+        .executableTarget(name: "sftrun", dependencies: [
+            "SFTRunKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .target(name: "TestSupport", dependencies: ["Values"], path: "Tests/TestSupport"),
+        .testTarget(name: "ValuesTests", dependencies: ["Values", "TestSupport"]),
+        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "TestSupport"]),
+        .testTarget(name: "JinjaTests", dependencies: ["Jinja", "TestSupport"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"]),
+        .testTarget(name: "HubClientTests", dependencies: ["HubClient", "TestSupport"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "TestSupport"]),
+        .testTarget(name: "SFTRunKitTests", dependencies: ["SFTRunKit", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// Placeholder until the HubClient module lands; replaced by its issue's work.

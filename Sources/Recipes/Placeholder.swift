@@ -1,0 +1,1 @@
+// Placeholder until the Recipes module lands; replaced by its issue's work.

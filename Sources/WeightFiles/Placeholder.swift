@@ -1,0 +1,1 @@
+// Placeholder until the WeightFiles module lands; replaced by its issue's work.

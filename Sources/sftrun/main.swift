@@ -1,0 +1,2 @@
+import SFTRunKit
+print("sftrun")

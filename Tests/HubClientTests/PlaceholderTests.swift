@@ -1,0 +1,6 @@
+import XCTest
+@testable import HubClient
+
+final class HubClientPlaceholderTests: XCTestCase {
+    func testModuleBuilds() {}
+}

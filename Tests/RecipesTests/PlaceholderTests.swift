@@ -1,0 +1,3 @@
+import XCTest
+@testable import Recipes
+final class RecipesPlaceholderTests: XCTestCase { func testModuleBuilds() {} }

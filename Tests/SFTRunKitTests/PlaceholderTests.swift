@@ -1,0 +1,6 @@
+import XCTest
+@testable import SFTRunKit
+
+final class SFTRunKitPlaceholderTests: XCTestCase {
+    func testModuleBuilds() {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import WeightFiles
+
+final class WeightFilesPlaceholderTests: XCTestCase {
+    func testModuleBuilds() {}
+}
