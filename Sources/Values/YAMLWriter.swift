@@ -94,7 +94,7 @@ public enum YAMLWriter {
         }
     }
 
-    static func isBlock(_ v: Value) -> Bool {
+    public static func isBlock(_ v: Value) -> Bool {
         switch v {
         case .object(let o): return !o.isEmpty
         case .array(let a): return !a.isEmpty

@@ -1,2 +1,95 @@
+import ArgumentParser
+import Foundation
 import SFTRunKit
-print("sftrun")
+
+/// Options every recipe-taking subcommand shares.
+struct RecipeOptions: ParsableArguments {
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a recipe key, e.g. --set training.learning_rate=3e-5 (value read as YAML).", valueName: "KEY=VALUE"))
+    var overrides: [String] = []
+}
+
+struct Sftrun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sftrun",
+        abstract: "Supervised fine-tuning of causal language models from YAML recipes.",
+        discussion: "`sftrun RECIPE` is the same as `sftrun train RECIPE`.",
+        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self],
+        defaultSubcommand: Train.self)
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Train the model a recipe describes.")
+    @Argument(help: "The recipe file.") var recipe: String
+    @OptionGroup var options: RecipeOptions
+    func run() throws {
+        let status = RecipeCommands().train(path: recipe, overrides: options.overrides, executor: TrainerUnavailable())
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check recipes against the schema and cross-field rules.",
+        discussion: "Exit status: 0 all valid, 1 any invalid, 2 usage error.")
+    @Argument(help: "Recipe files.") var recipes: [String]
+    @OptionGroup var options: RecipeOptions
+    @Option(help: "Output format: text or json (machine-readable, for CI annotations).") var format: OutputFormat = .text
+    enum OutputFormat: String, ExpressibleByArgument { case text, json }
+    func validate() throws {
+        if recipes.isEmpty { throw ValidationError("give at least one recipe file") }
+    }
+    func run() throws {
+        let status = RecipeCommands().validate(paths: recipes, overrides: options.overrides, json: format == .json)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the fully resolved recipe and where each value came from.")
+    @Argument(help: "The recipe file.") var recipe: String
+    @OptionGroup var options: RecipeOptions
+    func run() throws {
+        let status = RecipeCommands().plan(path: recipe, overrides: options.overrides)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the cartesian product of a recipe's sweep axes, one run after another.")
+    @Argument(help: "The recipe file.") var recipe: String
+    @OptionGroup var options: RecipeOptions
+    @Option(help: ArgumentHelp("Add a sweep axis, e.g. --grid peft.r=8,16.", valueName: "KEY=V1,V2")) var grid: [String] = []
+    @Flag(help: "List the runs without running them.") var dryRun = false
+    func run() throws {
+        let status = RecipeCommands().sweep(path: recipe, overrides: options.overrides, grid: grid, dryRun: dryRun, executor: TrainerUnavailable())
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Rewrite renamed TRL/transformers keys in a recipe to current names, keeping comments.")
+    @Argument(help: "The recipe file.") var recipe: String
+    @Flag(help: "Print the migrated recipe instead of rewriting the file.") var stdout = false
+    func run() throws {
+        let status = RecipeCommands().migrate(path: recipe, toStdout: stdout)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+// Usage errors exit with 2 (ArgumentParser's default is 64), as the validate contract says.
+do {
+    var command = try Sftrun.parseAsRoot()
+    try command.run()
+} catch {
+    let code = Sftrun.exitCode(for: error)
+    if code == .success {
+        Sftrun.exit(withError: error)
+    } else if code.rawValue == 64 {
+        FileHandle.standardError.write(Data((Sftrun.fullMessage(for: error) + "\n").utf8))
+        exit(2)
+    } else if error is ExitCode {
+        exit(code.rawValue)
+    } else {
+        Sftrun.exit(withError: error)
+    }
+}

@@ -1,3 +1,0 @@
-import XCTest
-@testable import Recipes
-final class RecipesPlaceholderTests: XCTestCase { func testModuleBuilds() {} }

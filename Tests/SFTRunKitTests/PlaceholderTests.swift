@@ -1,6 +1,0 @@
-import XCTest
-@testable import SFTRunKit
-
-final class SFTRunKitPlaceholderTests: XCTestCase {
-    func testModuleBuilds() {}
-}
