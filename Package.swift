@@ -29,7 +29,8 @@ let package = Package(
         .target(name: "HubClient", dependencies: ["Values", "CCurl"]),
         .target(name: "TensorCore", dependencies: ["COpenBLAS"]),
         .target(name: "WeightFiles", dependencies: ["Values"]),
-        .target(name: "SFTRunKit", dependencies: ["Values", "Recipes", "Tokenization", "HubClient", "TensorCore", "WeightFiles"]),
+        .target(name: "Datasets", dependencies: ["Values", .product(name: "OrderedCollections", package: "swift-collections")]),
+        .target(name: "SFTRunKit", dependencies: ["Values", "Recipes", "Tokenization", "HubClient", "TensorCore", "WeightFiles", "Datasets"]),
         .executableTarget(name: "sftrun", dependencies: [
             "SFTRunKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -42,6 +43,7 @@ let package = Package(
         .testTarget(name: "HubClientTests", dependencies: ["HubClient", "TestSupport"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "SFTRunKitTests", dependencies: ["SFTRunKit", "TestSupport"]),
     ]
 )
