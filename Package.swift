@@ -29,8 +29,9 @@ let package = Package(
         .target(name: "HubClient", dependencies: ["Values", "CCurl"]),
         .target(name: "TensorCore", dependencies: ["COpenBLAS"]),
         .target(name: "WeightFiles", dependencies: ["Values"]),
+        .target(name: "Training", dependencies: []),
         .target(name: "Datasets", dependencies: ["Values", .product(name: "OrderedCollections", package: "swift-collections")]),
-        .target(name: "SFTRunKit", dependencies: ["Values", "Recipes", "Tokenization", "HubClient", "TensorCore", "WeightFiles", "Datasets"]),
+        .target(name: "SFTRunKit", dependencies: ["Values", "Recipes", "Tokenization", "HubClient", "TensorCore", "WeightFiles", "Datasets", "Training"]),
         .executableTarget(name: "sftrun", dependencies: [
             "SFTRunKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -43,6 +44,7 @@ let package = Package(
         .testTarget(name: "HubClientTests", dependencies: ["HubClient", "TestSupport"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "SFTRunKitTests", dependencies: ["SFTRunKit", "TestSupport"]),
     ]
