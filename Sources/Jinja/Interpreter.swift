@@ -136,7 +136,7 @@ final class Interpreter {
         case .tuple(let t): return t
         case .dict(let d): return d.items.keys.map { .string($0) }
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
-        default: throw JinjaError("'\(v.pyType)' object is not iterable; loop over a list, dict or string")
+        default: throw JinjaError("'\(v.pyType)' object is not iterable")
         }
     }
 

@@ -178,7 +178,7 @@ enum JValue {
     /// Converts back to a JSON value (for `tojson`); undefined and callables are not serializable.
     func toJSONValue() throws -> Value {
         switch self {
-        case .undefined: throw JinjaError("Object of type Undefined is not JSON serializable; check the variable is defined before tojson")
+        case .undefined: throw JinjaError("Object of type Undefined is not JSON serializable")
         case .none: return .null
         case .bool(let b): return .bool(b)
         case .int(let i): return .int(i)
@@ -188,7 +188,7 @@ enum JValue {
         case .tuple(let t): return .array(try t.map { try $0.toJSONValue() })
         case .dict(let d): return .object(try d.items.mapValues { try $0.toJSONValue() })
         case .namespace, .callable, .loop:
-            throw JinjaError("Object of type \(pyType) is not JSON serializable; pass plain data to tojson")
+            throw JinjaError("Object of type \(pyType) is not JSON serializable")
         }
     }
 }

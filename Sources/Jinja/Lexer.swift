@@ -129,6 +129,8 @@ struct Lexer {
     private mutating func lexTag(isBlock: Bool) throws {
         let startLine = line
         let close = isBlock ? "%}" : "}}"
+        // Open brackets: `}}` inside `{'a': {'b': 1}}` closes dicts, not the tag (jinja2 tracks balance too).
+        var depth = 0
         while true {
             while i < s.count, Lexer.isSpace(s[i]) {
                 if s[i] == 10 { line += 1 }
@@ -138,7 +140,7 @@ struct Lexer {
                 throw JinjaError("unexpected end of template, expected '\(close)' to close the tag; add it", line: startLine)
             }
             let minus = at("-" + close, i), plus = at("+" + close, i)
-            if minus || plus || at(close, i) {
+            if depth == 0, minus || plus || at(close, i) {
                 i += (minus || plus) ? 3 : 2
                 tokens.append(Token(kind: isBlock ? .blockEnd : .varEnd, line: line))
                 afterTagEnd(minus: minus, plus: plus, trims: isBlock)
@@ -169,6 +171,8 @@ struct Lexer {
                     throw JinjaError("unexpected character '\(String(decoding: [c], as: UTF8.self))' in tag; remove it", line: line)
                 }
                 i += op.utf8.count
+                if op == "(" || op == "[" || op == "{" { depth += 1 }
+                if (op == ")" || op == "]" || op == "}") && depth > 0 { depth -= 1 }
                 tokens.append(Token(kind: .op(op), line: line))
             }
         }

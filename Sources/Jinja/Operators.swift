@@ -18,6 +18,8 @@ enum Builtins {
             return .list(Array(repeating: a.items, count: max(0, y.intLike!)).flatMap { $0 })
         default: break
         }
+        if op == "+", case .string = x { throw JinjaError("can only concatenate str (not \"\(y.pyType)\") to str") }
+        if op == "+", case .list = x { throw JinjaError("can only concatenate list (not \"\(y.pyType)\") to list") }
         let typeError = JinjaError("unsupported operand type(s) for \(op): '\(x.pyType)' and '\(y.pyType)'")
         if let a = x.intLike, let b = y.intLike {
             switch op {
