@@ -25,9 +25,9 @@ def load_templates():
 
 
 def render(template, context):
-    compiled = _compile_jinja_template(template)
     case = {"template": template, "context": context}
     try:
+        compiled = _compile_jinja_template(template)
         if "generation" in template:
             blocks, spans = [], []
             with compiled.environment.activate_tracker(blocks, spans):
@@ -41,6 +41,8 @@ def render(template, context):
     except Exception as e:  # the case records which error jinja raised
         case["error"] = str(e)
         case["error_type"] = type(e).__name__
+        if isinstance(e, jinja2.TemplateSyntaxError):
+            case["error_line"] = e.lineno
     return case
 
 
@@ -175,6 +177,29 @@ probe("filters_indent", "[{{ 'a\\nb\\n\\nc' | indent }}][{{ 'a\\nb' | indent(2, 
 probe("filters_numbers", "{{ '42' | int }} {{ '4.7' | int }} {{ 'x' | int }} {{ 'x' | int(7) }} {{ 3.9 | int }} {{ '2.5' | float }} {{ 3 | float }} {{ -2.5 | abs }} {{ 2.5 | round }} {{ 3.5 | round }} {{ 2.567 | round(2) }} {{ 2.1 | round(0, 'ceil') }} {{ 2.9 | round(method='floor') }} {{ 3 | round }} {{ [1, 2, 3] | sum }} {{ [3, 1, 2] | min }} {{ [3, 1, 2] | max }}")
 probe("filters_collections", "{{ [3, 1, 2, 1] | unique | list }} {{ ['b', 'A', 'a'] | unique | list }} {{ [3, 1, 2] | sort }} {{ [3, 1, 2] | sort(reverse=true) }} {{ ['b', 'A', 'c'] | sort }} {{ xs | sort(attribute='k') | map(attribute='k') | list }} {{ [1, 2, 3] | reverse | list }} {{ 'abc' | reverse }} {{ [1, 2, 3, 4, 5] | batch(2) | list }} {{ [1, 2, 3] | batch(2, 0) | list }}",
       xs=[{"k": 2}, {"k": 1}])
+probe("ws_same_line_no_lstrip", "{{ 'a' }}  {% if true %}b{% endif %}  {% if true %}c{% endif %}\n  {% if true %}d{% endif %}")
+probe("ws_template_start_lstrip", "   {% if true %}x{% endif %}\n\t {# c #}\ny")
+probe("ws_minus_var_after_block", "{% for m in [1, 2] %}\n  {{- m }}\n{% endfor %}\n{%- if true %}\n  z\n{% endif %}")
+probe("ws_block_end_no_newline", "{% if true %}   x{% endif %}   \n  {% if false %}no{% else %}\n\n  yes\n{% endif %}")
+probe("bool_ops_values", "[{{ 0 or '' }}][{{ 'a' and 0 }}][{{ none and x }}][{{ [] or [1] }}][{{ none is none }}][{{ x is not none }}]", x=1)
+probe("float_repr_more", "{{ 100.0 }} {{ 1.5e300 }} {{ -0.0 }} {{ 0.0001 }} {{ 0.00001234 }} {{ 1/3 }} {{ 2.5e-10 }} {{ 12345678901234567.0 }} {{ 3.0 * 2 }} {{ 10 / 5 }} {{ 9999999999999998.0 }}")
+probe("selectattr_chain", "{{ messages | selectattr('role', 'equalto', 'user') | list | length }} {{ messages | map(attribute='role') | join(',') }} {{ messages | rejectattr('role', 'in', ['system']) | map(attribute='role') | list }}", messages=[SYS, U1, A1, U2])
+probe("set_from_outer_in_loop", "{% set x = 10 %}{% for i in [1, 2] %}{% set x = x + i %}{{ x }} {% endfor %}{{ x }}")
+probe("macro_loop_caller", "{% macro each(xs) %}{% for x in xs %}{{ caller(x) }}{% if not loop.last %}, {% endif %}{% endfor %}{% endmacro %}{% call(item) each([1, 2, 3]) %}<{{ item * 2 }}>{% endcall %}")
+probe("tojson_strings", "{{ 'a\\u0001b\\u001f\\u007f\\t' | tojson }} {{ '👍é' | tojson(ensure_ascii=true) }} {{ x | tojson(indent=2, sort_keys=true) }}", x={"b": [{"y": 1, "x": [[]]}], "a": None})
+probe("tojson_nested_tool", "{% for t in tools %}{{ t | tojson(indent=4) }}\n{{ t.function | tojson }}{% endfor %}", tools=TOOLS)
+probe("strip_unicode_ws", "[{{ '\\u3000 x\\u00a0\\n' | trim }}][{{ '\\u3000x '.strip() }}]")
+probe("string_compare_unicode", "{{ 'é' > 'z' }} {{ 'B' < 'a' }} {{ [1, 2] | length > 1 }}")
+probe("loop_previtem_first", "{% for x in [1, 2] %}[{{ loop.previtem }}][{{ loop.nextitem }}]{{ loop.previtem is defined }}{% endfor %}")
+probe("iterate_dict_items_filter", "{% for k, v in d | items %}{{ k }}:{{ v }},{% endfor %}{% for k, v in d.items() if v > 1 %}{{ k }}{% endfor %}", d={"a": 1, "b": 2, "c": 3})
+probe("nested_namespace_list", "{% set ns = namespace(items=[]) %}{% for x in [1, 2] %}{% set ns.items = ns.items + [x * 10] %}{% endfor %}{{ ns.items }}")
+probe("string_multiplication_and_title", "{{ '=' * 5 }} {{ 'hello-world foo_bar' | title }} {{ \"o'neil mcdonald\".title() }} {{ 'ǅungla'.upper() }}")
+probe("content_list_blocks", "{% for m in messages %}{% if m.content is string %}{{ m.content }}{% else %}{% for c in m.content %}{% if c.type == 'text' %}{{ c.text }}{% elif c.type == 'image' %}<img>{% endif %}{% endfor %}{% endif %}|{% endfor %}",
+      messages=[U1, {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What is this?"}]}])
+probe("syntax_error_unclosed_if", "a\n{% if x %}\nb")
+probe("syntax_error_unknown_tag", "a\n\n{% frobnicate %}")
+probe("undefined_index_then_attr_error", "{{ messages[3].content.x }}", messages=[])
+probe("int_float_division_zero_error", "{{ 1 / 0 }}")
 probe("raise_exception", "line one\n{% if true %}\n{{ raise_exception('Custom failure: ' ~ 42) }}\n{% endif %}")
 probe("undefined_attr_error", "{{ m.a.b }}", m={})
 probe("undefined_plus_error", "{{ 'a' + missing }}")

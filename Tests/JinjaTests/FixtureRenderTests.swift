@@ -15,6 +15,8 @@ final class FixtureRenderTests: XCTestCase {
         var expected: String?
         var spans: [Range<Int>]?
         var error: String?
+        /// Set for jinja2 syntax errors: only the line must match (the wording is ours, with a fix).
+        var errorLine: Int?
     }
 
     static func loadCases(_ file: String) throws -> [Case] {
@@ -25,7 +27,8 @@ final class FixtureRenderTests: XCTestCase {
             for (k, v) in c["context"]?.objectValue ?? [:] { ctx[k] = v }
             let spans = c["spans"]?.arrayValue?.map { s in (s[0]?.intValue ?? 0)..<(s[1]?.intValue ?? 0) }
             return Case(name: c["name"]?.stringValue ?? "?", template: c["template"]?.stringValue ?? "", context: ctx,
-                        expected: c["expected"]?.stringValue, spans: spans, error: c["error"]?.stringValue)
+                        expected: c["expected"]?.stringValue, spans: spans, error: c["error"]?.stringValue,
+                        errorLine: c["error_line"]?.intValue)
         }
     }
 
@@ -44,7 +47,9 @@ final class FixtureRenderTests: XCTestCase {
                     failures.append("\(c.name): spans expected \(want), got \(spans)")
                 }
             } catch let err as JinjaError {
-                if c.error != err.message {
+                if let line = c.errorLine {
+                    if err.line != line { failures.append("\(c.name): syntax error expected on line \(line), got \(err)") }
+                } else if c.error != err.message {
                     failures.append("\(c.name): expected \(c.error.map { "error " + $0.debugDescription } ?? "output"), got error \(err.message.debugDescription) (line \(err.line.map(String.init) ?? "-"))")
                 }
             } catch {
