@@ -62,6 +62,12 @@ final class Interpreter {
             var k = try kwargs.map { ($0.0, try eval($0.1)) }
             k.append(("caller", .callable(caller)))
             out += try callValue(f, a, k, cl).str
+        case .with(let bindings, let body):
+            var frame: [String: JValue] = [:]
+            for (n, e) in bindings { frame[n] = try eval(e) }
+            frames.append(frame)
+            defer { frames.removeLast() }
+            return try execute(body)
         case .generation(let body):
             let start = out.utf8.count
             let f = try execute(body)
@@ -146,6 +152,9 @@ final class Interpreter {
         case .attr(let n, let a):
             guard case .namespace(let ns) = lookup(n) else {
                 throw JinjaError("cannot assign attribute on non-namespace object; create '\(n)' with namespace()", line: l)
+            }
+            if a.hasPrefix("_") {
+                throw JinjaError("Chat templates cannot store underscore-prefixed attributes on a namespace, but got '\(a)'. Please rename the attribute.", line: l)
             }
             ns.items[a] = v
         case .tuple(let ts):

@@ -18,6 +18,7 @@ enum Builtins {
             return .list(Array(repeating: a.items, count: max(0, y.intLike!)).flatMap { $0 })
         default: break
         }
+        if op == "%", case .string(let fmt) = x { return .string(try percentFormat(fmt, y)) }
         if op == "+", case .string = x { throw JinjaError("can only concatenate str (not \"\(y.pyType)\") to str") }
         if op == "+", case .list = x { throw JinjaError("can only concatenate list (not \"\(y.pyType)\") to list") }
         let typeError = JinjaError("unsupported operand type(s) for \(op): '\(x.pyType)' and '\(y.pyType)'")
@@ -65,6 +66,34 @@ enum Builtins {
         case "**": return .double(pow(a, b))
         default: throw typeError
         }
+    }
+
+    /// Python `'%s and %d' % args` printf-style formatting for the conversions templates use (s, r, d, i, f, %).
+    static func percentFormat(_ fmt: String, _ args: JValue) throws -> String {
+        var items: [JValue]
+        if case .tuple(let t) = args { items = t } else { items = [args] }
+        var out = ""
+        var it = Array(fmt).makeIterator()
+        while let c = it.next() {
+            guard c == "%" else { out.append(c); continue }
+            guard let conv = it.next() else { throw JinjaError("incomplete format") }
+            if conv == "%" { out += "%"; continue }
+            guard !items.isEmpty else { throw JinjaError("not enough arguments for format string") }
+            let v = items.removeFirst()
+            switch conv {
+            case "s": out += v.str
+            case "r": out += v.repr
+            case "d", "i":
+                guard let n = v.number else { throw JinjaError("%\(conv) format: a real number is required, not \(v.pyType)") }
+                out += String(Int(n.rounded(.towardZero)))
+            case "f":
+                guard let n = v.number else { throw JinjaError("must be real number, not \(v.pyType)") }
+                out += String(format: "%f", n)
+            default: throw JinjaError("unsupported format character '\(conv)'")
+            }
+        }
+        if !items.isEmpty { throw JinjaError("not all arguments converted during string formatting") }
+        return out
     }
 
     static func compare(_ op: String, _ x: JValue, _ y: JValue) throws -> Bool {

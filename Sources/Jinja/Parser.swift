@@ -157,6 +157,18 @@ struct Parser {
             let body = try parseBody(until: ["endcall"])
             advance(); try expectBlockEnd()
             return .callBlock(callee, params, body, l)
+        case "with":
+            var bindings: [(String, Expr)] = []
+            while !(cur.kind == .blockEnd) {
+                if !bindings.isEmpty { try expectOp(",") }
+                let n = try expectName()
+                try expectOp("=")
+                bindings.append((n, try parseExpression()))
+            }
+            try expectBlockEnd()
+            let body = try parseBody(until: ["endwith"])
+            advance(); try expectBlockEnd()
+            return .with(bindings, body)
         case "generation":
             try expectBlockEnd()
             let body = try parseBody(until: ["endgeneration"])
@@ -165,7 +177,7 @@ struct Parser {
         case "break": try expectBlockEnd(); return .breakLoop
         case "continue": try expectBlockEnd(); return .continueLoop
         default:
-            throw JinjaError("encountered unknown tag '\(kw)'; chat templates may use if, for, set, macro, call, generation, break, continue, raw", line: l)
+            throw JinjaError("encountered unknown tag '\(kw)'; chat templates may use if, for, set, macro, call, with, generation, break, continue, raw", line: l)
         }
     }
 

@@ -37,6 +37,7 @@ indirect enum Stmt {
     case setBlock(Target, [Stmt], Int)
     case macro(String, [(String, Expr?)], [Stmt], Int)
     case callBlock(Expr, [(String, Expr?)], [Stmt], Int)
+    case with([(String, Expr)], [Stmt])
     case generation([Stmt])
     case breakLoop, continueLoop
 }
