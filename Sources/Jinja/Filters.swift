@@ -119,11 +119,11 @@ extension Builtins {
             switch v {
             case .int: return v
             case .bool(let b): return .int(b ? 1 : 0)
-            case .double(let d): return d.isFinite ? .int(Int(d)) : def
+            case .double(let d): return truncatedInt(d).map { .int($0) } ?? def
             case .string(let s):
                 let t = s.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
                 if let i = Int(t) { return .int(i) }
-                if let d = Double(t), d.isFinite { return .int(Int(d)) }
+                if let d = Double(t), let i = truncatedInt(d) { return .int(i) }
                 return def
             default: return def
             }

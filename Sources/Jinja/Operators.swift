@@ -12,10 +12,10 @@ enum Builtins {
         case ("+", .string(let a), .string(let b)): return .string(a + b)
         case ("+", .list(let a), .list(let b)): return .list(a.items + b.items)
         case ("+", .tuple(let a), .tuple(let b)): return .tuple(a + b)
-        case ("*", .string(let a), _) where y.intLike != nil: return .string(String(repeating: a, count: max(0, y.intLike!)))
-        case ("*", _, .string(let b)) where x.intLike != nil: return .string(String(repeating: b, count: max(0, x.intLike!)))
+        case ("*", .string(let a), _) where y.intLike != nil: return .string(String(repeating: a, count: try repeatCount(a.utf8.count, y.intLike!)))
+        case ("*", _, .string(let b)) where x.intLike != nil: return .string(String(repeating: b, count: try repeatCount(b.utf8.count, x.intLike!)))
         case ("*", .list(let a), _) where y.intLike != nil:
-            return .list(Array(repeating: a.items, count: max(0, y.intLike!)).flatMap { $0 })
+            return .list(Array(repeating: a.items, count: try repeatCount(a.items.count, y.intLike!)).flatMap { $0 })
         default: break
         }
         if op == "%", case .string(let fmt) = x { return .string(try percentFormat(fmt, y)) }
@@ -24,9 +24,9 @@ enum Builtins {
         let typeError = JinjaError("unsupported operand type(s) for \(op): '\(x.pyType)' and '\(y.pyType)'")
         if let a = x.intLike, let b = y.intLike {
             switch op {
-            case "+": return .int(a &+ b)
-            case "-": return .int(a &- b)
-            case "*": return .int(a &* b)
+            case "+": return .int(try checked(a.addingReportingOverflow(b)))
+            case "-": return .int(try checked(a.subtractingReportingOverflow(b)))
+            case "*": return .int(try checked(a.multipliedReportingOverflow(by: b)))
             case "/":
                 guard b != 0 else { throw JinjaError("division by zero") }
                 return .double(Double(a) / Double(b))
@@ -40,8 +40,12 @@ enum Builtins {
                 return .int(r != 0 && ((r < 0) != (b < 0)) ? r + b : r)
             case "**":
                 if b >= 0 {
-                    var r = 1
-                    for _ in 0..<b { r = r &* a }
+                    var r = 1, base = a, e = b
+                    while e > 0 {
+                        if e & 1 == 1 { r = try checked(r.multipliedReportingOverflow(by: base)) }
+                        e >>= 1
+                        if e > 0 { base = try checked(base.multipliedReportingOverflow(by: base)) }
+                    }
                     return .int(r)
                 }
                 return .double(pow(Double(a), Double(b)))
@@ -68,6 +72,27 @@ enum Builtins {
         }
     }
 
+    /// Python ints are unbounded; ours are 64-bit, so an overflow is an error rather than a wrong number.
+    static func checked(_ r: (partialValue: Int, overflow: Bool)) throws -> Int {
+        guard !r.overflow else { throw JinjaError("integer result does not fit in 64 bits; use smaller numbers or floats") }
+        return r.partialValue
+    }
+
+    /// A repetition count for `str * n` / `list * n`, refusing results too large to hold in memory.
+    static func repeatCount(_ unit: Int, _ n: Int) throws -> Int {
+        let count = max(0, n)
+        guard unit == 0 || count <= 100_000_000 / unit else {
+            throw JinjaError("repetition would produce over 100 MB of output; repeat fewer times")
+        }
+        return count
+    }
+
+    /// Exact `Int` of a finite double in range (Python's `int()` truncation); nil otherwise.
+    static func truncatedInt(_ d: Double) -> Int? {
+        guard d.isFinite, abs(d) < 9.2e18 else { return nil }
+        return Int(d.rounded(.towardZero))
+    }
+
     /// Python `'%s and %d' % args` printf-style formatting for the conversions templates use (s, r, d, i, f, %).
     static func percentFormat(_ fmt: String, _ args: JValue) throws -> String {
         var items: [JValue]
@@ -85,7 +110,8 @@ enum Builtins {
             case "r": out += v.repr
             case "d", "i":
                 guard let n = v.number else { throw JinjaError("%\(conv) format: a real number is required, not \(v.pyType)") }
-                out += String(Int(n.rounded(.towardZero)))
+                guard let i = truncatedInt(n) else { throw JinjaError("cannot convert float \(n) to integer") }
+                out += String(i)
             case "f":
                 guard let n = v.number else { throw JinjaError("must be real number, not \(v.pyType)") }
                 out += String(format: "%f", n)

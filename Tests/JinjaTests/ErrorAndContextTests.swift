@@ -86,3 +86,21 @@ final class ErrorAndContextTests: XCTestCase {
         print("qwen25 render: \(String(format: "%.3f", perRender * 1e3)) ms/render (debug build)")
     }
 }
+
+final class HostileInputTests: XCTestCase {
+    func testHugeNumbersAndRepetitionsAreErrorsNotCrashes() throws {
+        XCTAssertNoThrow(try Template("{{ 1e300 | int }}").render([:]))
+        XCTAssertEqual(try Template("{{ 2 ** 62 }}").render([:]), "4611686018427387904")
+        XCTAssertThrowsError(try Template("{{ 2 ** 70 }}").render([:]))
+        XCTAssertThrowsError(try Template("{{ 9223372036854775807 + 1 }}").render([:]))
+        XCTAssertThrowsError(try Template("{{ 'ab' * 10000000000 }}").render([:]))
+        XCTAssertThrowsError(try Template("{{ range(10000000000) }}").render([:]))
+    }
+
+    func testMalformedTemplatesThrowInsteadOfCrashing() {
+        for source in ["{{", "{%", "{% if %}", "{{ ] }}", "{{ a[ }}", "{% for %}", "{% set %}", "{{ 'x' | }}", "{# open",
+                       "{% raw %}x", "{% macro m( %}", "{{ x is }}", "{% endif %}", "{{ (1, }}", "{{ {1: } }}"] {
+            XCTAssertThrowsError(try Template(source).render([:]), source)
+        }
+    }
+}
