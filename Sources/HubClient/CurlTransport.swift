@@ -31,6 +31,8 @@ struct CurlRequest {
     var stallTimeout: Double?
     /// Let libcurl advertise and decode gzip/deflate.
     var acceptCompressed = false
+    /// Request body (sent as POST unless `method` says otherwise).
+    var postBody: String?
 
     private static let globalInit: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
 
@@ -58,8 +60,12 @@ struct CurlRequest {
             _ = sftrun_curl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, 1)
             _ = sftrun_curl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, max(1, Int(s.rounded(.up))))
         }
+        if let postBody {
+            _ = sftrun_curl_setopt_long(h, CURLOPT_POSTFIELDSIZE, postBody.utf8.count)
+            _ = sftrun_curl_setopt_string(h, CURLOPT_COPYPOSTFIELDS, postBody)
+        }
         if method == "HEAD" { _ = sftrun_curl_setopt_long(h, CURLOPT_NOBODY, 1) }
-        else if method != "GET" { _ = sftrun_curl_setopt_string(h, CURLOPT_CUSTOMREQUEST, method) }
+        else if method != "GET" && !(method == "POST" && postBody != nil) { _ = sftrun_curl_setopt_string(h, CURLOPT_CUSTOMREQUEST, method) }
         if acceptCompressed { _ = sftrun_curl_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "") }
         _ = sftrun_curl_setopt_slist(h, CURLOPT_HTTPHEADER, list)
         let ctx = unmanaged.toOpaque()

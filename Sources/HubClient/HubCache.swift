@@ -57,7 +57,7 @@ public struct HubCache: Sendable {
         if let old = try? String(contentsOf: p, encoding: .utf8), old == commit { return }
         do {
             try FileManager.default.createDirectory(at: p.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let tmp = p.deletingLastPathComponent().appendingPathComponent(".\(p.lastPathComponent).\(getpid()).tmp")
+            let tmp = p.deletingLastPathComponent().appendingPathComponent(".\(p.lastPathComponent).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp")
             try Data(commit.utf8).write(to: tmp)
             guard rename(tmp.path, p.path) == 0 else { throw HubError.fileSystem(path: p.path, message: String(cString: strerror(errno))) }
         } catch let e as HubError { throw e } catch { throw .fileSystem(path: p.path, message: "\(error)") }
