@@ -63,6 +63,16 @@ public struct HubCache: Sendable {
         } catch let e as HubError { throw e } catch { throw .fileSystem(path: p.path, message: "\(error)") }
     }
 
+    /// Writes `CACHEDIR.TAG` (Cache Directory Tagging Standard) once so backup tools skip the cache, with
+    /// huggingface_hub's exact text (`_local_folder.py` `CACHEDIR_TAG_CONTENT`).
+    func createCachedirTag() {
+        let tag = root.appendingPathComponent("CACHEDIR.TAG")
+        guard !FileManager.default.fileExists(atPath: tag.path) else { return }
+        let text = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by huggingface_hub.\n# For information about cache directory tags, see:\n#\thttps://bford.info/cachedir/\n"
+        try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try? Data(text.utf8).write(to: tag, options: .atomic)
+    }
+
     /// Lists every cached repo with blob sizes and refs (`hf cache scan`).
     public func scan() throws -> [CachedRepo] {
         let fm = FileManager.default

@@ -48,6 +48,7 @@ extension HubClient {
         let snap = cache.snapshotPath(repo, type, commit: meta.commit, path: path)
         if FileManager.default.fileExists(atPath: snap.path) { progress.fileFinished(path, fromCache: true); return snap }
         let blob = cache.blobPath(repo, type, etag: meta.etag)
+        cache.createCachedirTag()
         try withLock(cache.lockPath(repo, type, etag: meta.etag)) { () throws(HubError) in
             if !FileManager.default.fileExists(atPath: blob.path) {
                 try downloadBlob(meta, to: blob, displayName: path)
