@@ -19,7 +19,7 @@ struct SHA256 {
 }
 
 /// The open `blobs/<etag>.incomplete` file being filled, with the running hash of what it holds.
-private final class PartialFile {
+final class PartialFile {
     let fd: Int32
     let path: String
     let expected: Int

@@ -136,3 +136,48 @@ final class FaultTests: FakeHubTestCase {
         XCTAssertEqual(cacheListing(), [])
     }
 }
+
+final class MoreFaultTests: FakeHubTestCase {
+    func testRangeNotSatisfiableDiscardsThePartialAndRestartsOnce() throws {
+        let sha = try client().listFiles(repo: "org/tiny-model").first { $0.path == "model.safetensors" }!.lfsSHA256!
+        let blobs = modelFolder.appendingPathComponent("blobs")
+        try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
+        try Data(repeating: 0x55, count: 5000).write(to: blobs.appendingPathComponent(sha + ".incomplete"))
+        try hub.setFaults([["match": "/cdn/", "method": "GET", "action": "status", "status": 416,
+                            "headers": ["Content-Range": "bytes */300000"]]])
+        let url = try client().downloadFile(repo: "org/tiny-model", path: "model.safetensors")
+        XCTAssertEqual(try sha256Hex(of: url), sha)
+        XCTAssertEqual(try requests(matching: "/cdn/").map { $0["range"]?.stringValue ?? "none" }, ["bytes=5000-", "none"])
+    }
+
+    func testDiskFullNamesThePathAndTheBytesNeeded() throws {
+        let fd = open("/dev/full", O_WRONLY)
+        try XCTSkipIf(fd < 0, "/dev/full is not available")
+        defer { close(fd) }
+        let file = PartialFile(fd: fd, path: "/cache/blobs/x.incomplete", expected: 10_000)
+        let bytes = [UInt8](repeating: 1, count: 4096)
+        XCTAssertThrowsError(try bytes.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws -> Void in try file.append(b) }) { e in
+            guard case .diskFull("/cache/blobs/x.incomplete", 10_000) = e as? HubError else { return XCTFail("\(e)") }
+            XCTAssertTrue("\(e)".contains("Free disk space"))
+        }
+    }
+
+    func testProgressReporterSeesStartBytesAndFinish() throws {
+        let rec = RecordingReporter()
+        let c = HubClient(configuration: configuration(), progress: rec)
+        _ = try c.downloadFile(repo: "org/tiny-model", path: "model.safetensors")
+        _ = try c.downloadFile(repo: "org/tiny-model", revision: Self.tinyCommit, path: "model.safetensors")
+        XCTAssertEqual(rec.events.first, "start model.safetensors 300000")
+        XCTAssertEqual(rec.maxBytes, 300_000)
+        XCTAssertEqual(Array(rec.events.suffix(2)), ["finish model.safetensors false", "finish model.safetensors true"])
+    }
+}
+
+final class RecordingReporter: DownloadProgressReporter, @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var events: [String] = []
+    private(set) var maxBytes = 0
+    func fileStarted(_ path: String, totalBytes: Int, alreadyHave: Int) { lock.lock(); events.append("start \(path) \(totalBytes)"); lock.unlock() }
+    func fileProgressed(_ path: String, bytesDone: Int, totalBytes: Int) { lock.lock(); maxBytes = max(maxBytes, bytesDone); lock.unlock() }
+    func fileFinished(_ path: String, fromCache: Bool) { lock.lock(); events.append("finish \(path) \(fromCache)"); lock.unlock() }
+}
