@@ -161,6 +161,9 @@ extension HubClient {
                     Thread.sleep(forTimeInterval: wait)
                     continue
                 }
+                if (r.status == 403 || r.status == 400) && Self.origin(url) != Self.origin(configuration.endpoint) {
+                    throw .cdnRejected(url: Self.redacted(url), status: r.status)
+                }
                 try raiseForStatus(r, url: Self.redacted(url), repo: displayName, revision: meta.commit, path: displayName)
                 throw .httpStatus(url: Self.redacted(url), status: r.status, serverMessage: "")
             }

@@ -51,7 +51,17 @@ extension HubClient {
         cache.createCachedirTag()
         try withLock(cache.lockPath(repo, type, etag: meta.etag)) { () throws(HubError) in
             if !FileManager.default.fileExists(atPath: blob.path) {
-                try downloadBlob(meta, to: blob, displayName: path)
+                do throws(HubError) {
+                    try downloadBlob(meta, to: blob, displayName: path)
+                } catch {
+                    guard case .cdnRejected = error else { throw error }
+                    // Expired signed CDN URL: re-HEAD the resolve URL for a fresh Location and resume (D7).
+                    var ignored: String?
+                    var fresh = try fileMetadata(repo: repo, type: type, revision: meta.commit, path: path,
+                                                 retries: configuration.maxRetries, notFoundCommit: &ignored)
+                    fresh.etag = meta.etag
+                    try downloadBlob(fresh, to: blob, displayName: path)
+                }
             }
         }
         try makeSnapshotLink(snap, path: path, etag: meta.etag)

@@ -17,6 +17,8 @@ public enum HubError: Error, CustomStringConvertible, Equatable {
     case diskFull(path: String, bytesNeeded: Int)
     case fileSystem(path: String, message: String)
     case invalidResponse(url: String, message: String)
+    /// The CDN (another host) refused a signed URL, typically because it expired; a fresh HEAD gives a new one.
+    case cdnRejected(url: String, status: Int)
 
     public var description: String {
         switch self {
@@ -50,6 +52,8 @@ public enum HubError: Error, CustomStringConvertible, Equatable {
             return "No space left on device writing \(path): \(needed) more bytes are needed. Free disk space or point HF_HUB_CACHE at a bigger disk."
         case let .fileSystem(path, msg):
             return "File system error at \(path): \(msg). Check permissions and free space of the cache folder (HF_HUB_CACHE)."
+        case let .cdnRejected(url, status):
+            return "The download host refused \(url) (HTTP \(status)); its signed URL probably expired. Retry the download (a fresh URL is requested automatically once)."
         case let .invalidResponse(url, msg):
             return "Unexpected response from \(url): \(msg). Check HF_ENDPOINT points at a Hugging Face Hub."
         }

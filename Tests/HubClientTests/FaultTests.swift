@@ -150,6 +150,15 @@ final class MoreFaultTests: FakeHubTestCase {
         XCTAssertEqual(try requests(matching: "/cdn/").map { $0["range"]?.stringValue ?? "none" }, ["bytes=5000-", "none"])
     }
 
+    func testExpiredSignedCDNURLIsRefreshedWithANewHeadAndResumed() throws {
+        try hub.setFaults([["match": "/cdn/", "method": "GET", "action": "drop", "after": 70_000],
+                           ["match": "/cdn/", "method": "GET", "action": "status", "status": 403]])
+        let url = try client().downloadFile(repo: "org/tiny-model", path: "model.safetensors")
+        XCTAssertEqual(try sha256Hex(of: url), url.resolvingSymlinksInPath().lastPathComponent)
+        XCTAssertEqual(try requests(matching: "/resolve/").filter { $0["method"]?.stringValue == "HEAD" }.count, 2)
+        XCTAssertEqual(try requests(matching: "/cdn/").last?["range"]?.stringValue, "bytes=70000-")
+    }
+
     func testDiskFullNamesThePathAndTheBytesNeeded() throws {
         let fd = open("/dev/full", O_WRONLY)
         try XCTSkipIf(fd < 0, "/dev/full is not available")
