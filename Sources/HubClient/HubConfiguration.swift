@@ -65,3 +65,17 @@ public struct HubConfiguration: Sendable {
             etagTimeout: nonEmpty("HF_HUB_ETAG_TIMEOUT").flatMap(Double.init) ?? 10)
     }
 }
+
+/// Printing or dumping a configuration never shows the token (D3): it is replaced by `<redacted>`.
+extension HubConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        "HubConfiguration(endpoint: \(endpoint), cacheDirectory: \(cacheDirectory.path), token: \(token == nil ? "nil" : "<redacted>"), offline: \(offline), downloadTimeout: \(downloadTimeout), etagTimeout: \(etagTimeout), maxRetries: \(maxRetries), maxParallelDownloads: \(maxParallelDownloads))"
+    }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror {
+        Mirror(self, children: ["endpoint": endpoint, "cacheDirectory": cacheDirectory.path,
+                                "token": token == nil ? "nil" : "<redacted>", "offline": offline,
+                                "downloadTimeout": downloadTimeout, "etagTimeout": etagTimeout,
+                                "maxRetries": maxRetries, "maxParallelDownloads": maxParallelDownloads])
+    }
+}

@@ -63,4 +63,14 @@ final class UnitTests: XCTestCase {
         XCTAssertEqual(d.token, "hf_env")
         XCTAssertEqual(HubConfiguration.fromEnvironment(["HOME": "/home/u"]).cacheDirectory.path, "/home/u/.cache/huggingface/hub")
     }
+
+    func testPrintingAConfigurationNeverShowsTheToken() {
+        let c = HubConfiguration(cacheDirectory: URL(fileURLWithPath: "/tmp/x"), token: "hf_topsecret")
+        var dumped = ""
+        dump(c, to: &dumped)
+        for text in ["\(c)", String(reflecting: c), dumped] {
+            XCTAssertFalse(text.contains("hf_topsecret"), text)
+            XCTAssertTrue(text.contains("<redacted>"), text)
+        }
+    }
 }
