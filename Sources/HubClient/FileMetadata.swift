@@ -38,7 +38,10 @@ extension HubClient {
             guard let commit = r.header("x-repo-commit"), commit.isCommitHash else { throw .metadataMissing(url: url, header: "X-Repo-Commit") }
             guard let etagRaw = r.header("x-linked-etag") ?? r.header("etag") else { throw .metadataMissing(url: url, header: "ETag") }
             let etag = Self.normalizeETag(etagRaw)
-            guard !etag.isEmpty, !etag.contains("/"), etag != ".", etag != ".." else { throw .metadataMissing(url: url, header: "ETag") }
+            // The etag becomes a file name under blobs/: allow only what git/LFS hashes (and CDN etags) use.
+            guard !etag.isEmpty, etag.count <= 128, !etag.hasPrefix("."),
+                  etag.unicodeScalars.allSatisfy({ ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "-" || $0 == "_" || $0 == "." })
+            else { throw .metadataMissing(url: url, header: "ETag") }
             let isRedirect = (300..<400).contains(r.status)
             guard let size = (r.header("x-linked-size") ?? (isRedirect ? nil : r.header("content-length"))).flatMap(Int.init), size >= 0 else {
                 throw .metadataMissing(url: url, header: "X-Linked-Size/Content-Length")

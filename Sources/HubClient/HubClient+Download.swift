@@ -40,7 +40,7 @@ extension HubClient {
                     progress.fileFinished(path, fromCache: true)
                     return cached
                 }
-                throw HubError.offlineMissing(repo: repo, revision: revision, path: path, offline: false)
+                if case .network = error { throw HubError.offlineMissing(repo: repo, revision: revision, path: path, offline: false) }
             }
             throw error
         }

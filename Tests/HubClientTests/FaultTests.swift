@@ -159,6 +159,31 @@ final class MoreFaultTests: FakeHubTestCase {
         XCTAssertEqual(try requests(matching: "/cdn/").last?["range"]?.stringValue, "bytes=70000-")
     }
 
+    func testBlobLockHeldByAnotherProcessBlocksUntilThatProcessIsKilled() throws {
+        let sha = try client().listFiles(repo: "org/tiny-model").first { $0.path == "model.safetensors" }!.lfsSHA256!
+        let lock = cacheDir.appendingPathComponent(".locks/models--org--tiny-model/\(sha).lock")
+        try FileManager.default.createDirectory(at: lock.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = ["python3", "-c", "import fcntl,sys,time; f=open(sys.argv[1],'w'); fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)", lock.path]
+        let out = Pipe()
+        holder.standardOutput = out
+        try holder.run()
+        _ = out.fileHandleForReading.readData(ofLength: 6)
+        let done = DispatchSemaphore(value: 0)
+        let result = ResultsBox()
+        let c = client()
+        DispatchQueue.global().async {
+            result.set(0, Result { try c.downloadFile(repo: "org/tiny-model", path: "model.safetensors") })
+            done.signal()
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 0.5), .timedOut, "must wait for the lock holder")
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success, "a killed holder's lock is released by the kernel")
+        XCTAssertEqual(try sha256Hex(of: try XCTUnwrap(result.all.first).get()), sha)
+    }
+
     func testDiskFullNamesThePathAndTheBytesNeeded() throws {
         let fd = open("/dev/full", O_WRONLY)
         try XCTSkipIf(fd < 0, "/dev/full is not available")
