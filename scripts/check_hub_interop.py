@@ -10,7 +10,7 @@ must find each file in Python's cache.
 Usage (from the package root, after `swift build --build-tests`):
     /work/main/.venv-ref/bin/python scripts/check_hub_interop.py
 """
-import hashlib, os, subprocess, sys, tempfile
+import hashlib, os, shutil, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FILES = [("model", "org/tiny-model", "main", "model.safetensors"), ("model", "org/tiny-model", "main", "config.json"),
@@ -34,10 +34,12 @@ def tree(root):
 
 
 def main():
+    temps = []
     server = subprocess.Popen([sys.executable, os.path.join(ROOT, "Tests/HubClientTests/Fixtures/fake_hub.py")], stdout=subprocess.PIPE, text=True)
     try:
         endpoint = "http://127.0.0.1:%s" % server.stdout.readline().strip()
         a, b = tempfile.mkdtemp(prefix="hf-py-"), tempfile.mkdtemp(prefix="hf-swift-")
+        temps.extend([a, b])
         os.environ["HF_ENDPOINT"] = endpoint
         os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
         import huggingface_hub
@@ -71,6 +73,8 @@ def main():
     finally:
         server.terminate()
         server.wait()
+        for t in temps:
+            shutil.rmtree(t, ignore_errors=True)
 
 
 if __name__ == "__main__":
