@@ -1,6 +1,0 @@
-import XCTest
-@testable import HubClient
-
-final class HubClientPlaceholderTests: XCTestCase {
-    func testModuleBuilds() {}
-}
