@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Values", .product(name: "OrderedCollections", package: "swift-collections")]),
         .target(name: "SFTRunKit", dependencies: ["Values", "Recipes", "Tokenization", "HubClient", "TensorCore", "WeightFiles", "Datasets", "Training"]),
         .executableTarget(name: "sftrun", dependencies: [
-            "SFTRunKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "SFTRunKit", "HubClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .target(name: "TestSupport", dependencies: ["Values"], path: "Tests/TestSupport"),

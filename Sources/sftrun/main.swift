@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HubClient
 import SFTRunKit
 
 /// Options every recipe-taking subcommand shares.
@@ -13,7 +14,7 @@ struct Sftrun: ParsableCommand {
         commandName: "sftrun",
         abstract: "Supervised fine-tuning of causal language models from YAML recipes.",
         discussion: "`sftrun RECIPE` is the same as `sftrun train RECIPE`.",
-        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self],
+        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Download.self, Cache.self],
         defaultSubcommand: Train.self)
 }
 
@@ -73,6 +74,48 @@ struct Migrate: ParsableCommand {
     func run() throws {
         let status = RecipeCommands().migrate(path: recipe, toStdout: stdout)
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+extension RepoType: ExpressibleByArgument {}
+
+struct Download: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Download files or a snapshot of a Hub repository into the HF cache and print the snapshot folder.",
+        discussion: "Uses HF_ENDPOINT, HF_TOKEN, HF_HOME/HF_HUB_CACHE and HF_HUB_OFFLINE like huggingface_hub.")
+    @Argument(help: "Repository id, e.g. facebook/opt-350m.") var repoID: String
+    @Argument(help: "Files to download (default: the whole snapshot, filtered by --include/--exclude).") var files: [String] = []
+    @Option(help: "Branch, tag or commit.") var revision = "main"
+    @Option(help: "model or dataset.") var repoType: RepoType = .model
+    @Option(help: ArgumentHelp("Only files matching this glob (repeatable).", valueName: "GLOB")) var include: [String] = []
+    @Option(help: ArgumentHelp("Skip files matching this glob (repeatable).", valueName: "GLOB")) var exclude: [String] = []
+    @Flag(help: "Use only the cache (same as HF_HUB_OFFLINE=1).") var offline = false
+    func run() throws {
+        var config = HubConfiguration.fromEnvironment()
+        if offline { config.offline = true }
+        let status = HubCommands(configuration: config).download(repo: repoID, files: files, revision: revision, type: repoType,
+                                                                 include: include, exclude: exclude, progress: StandardProgressReporter())
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Cache: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Inspect or prune the Hugging Face cache.", subcommands: [List.self, Remove.self])
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List cached repositories with their sizes.")
+        func run() throws {
+            let status = HubCommands().list()
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a repository from the cache.")
+        @Argument(help: "Repository id.") var repoID: String
+        @Option(help: "model or dataset.") var repoType: RepoType = .model
+        func run() throws {
+            let status = HubCommands().remove(repo: repoID, type: repoType)
+            if status != 0 { throw ExitCode(status) }
+        }
     }
 }
 
