@@ -50,9 +50,10 @@ public struct ChatFormat: Sendable {
     ///
     /// With `{% generation %}` blocks those marks are the spans (as transformers' `return_assistant_tokens_mask`).
     /// Otherwise each assistant turn i is found by rendering: its span starts where
-    /// `render(messages[..<i], add_generation_prompt: true)` ends and ends where `render(messages[...i])` ends, less
-    /// trailing newlines (the separator between turns is not the model's to produce; its end-of-turn token is).
-    /// Both renders must be prefixes of the full render, or the template is reported as inconsistent.
+    /// `render(messages[..<i], add_generation_prompt: true)` ends and ends where `render(messages[...i])` ends, so it
+    /// covers the content, the end-of-turn token and what follows it up to the next turn — as TRL's training
+    /// variants of stock templates mark it (Qwen2.5: `...<|im_end|>\n`). Both renders must be prefixes of the full
+    /// render, or the template is reported as inconsistent.
     public func renderWithAssistantSpans(_ messages: [Value], tools: [Value]? = nil, extra: [String: Value] = [:]) throws
         -> (text: String, assistantSpans: [Range<Int>])
     {
@@ -73,9 +74,7 @@ public struct ChatFormat: Sendable {
             guard fullBytes.starts(with: through), through.count >= prompt.count else {
                 throw InconsistentTemplate(messageIndex: i, detail: "the conversation up to this turn is not a prefix of the whole")
             }
-            var end = through.count
-            while end > prompt.count, through[end - 1] == UInt8(ascii: "\n") { end -= 1 }
-            if end > prompt.count { spans.append(prompt.count..<end) }
+            if through.count > prompt.count { spans.append(prompt.count..<through.count) }
         }
         return (full, spans)
     }

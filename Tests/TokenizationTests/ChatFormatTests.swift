@@ -23,7 +23,7 @@ final class ChatFormatTests: XCTestCase {
     func testAssistantSpansByIncrementalRenderingCoverContentAndEndOfTurn() throws {
         let chat = try ChatFormat(source: ChatML.template)
         let (text, spans) = try chat.renderWithAssistantSpans(conversation)
-        XCTAssertEqual(substrings(text, spans), ["Hello!<|im_end|>", "Bye.<|im_end|>"])
+        XCTAssertEqual(substrings(text, spans), ["Hello!<|im_end|>\n", "Bye.<|im_end|>\n"])
     }
 
     func testGenerationBlocksAreUsedWhenPresent() throws {
@@ -46,6 +46,6 @@ final class ChatFormatTests: XCTestCase {
     func testMultibyteContentGivesByteSpans() throws {
         let chat = try ChatFormat(source: ChatML.template)
         let (text, spans) = try chat.renderWithAssistantSpans([["role": "user", "content": "¿Qué?"], ["role": "assistant", "content": "Très bien 😀"]])
-        XCTAssertEqual(substrings(text, spans), ["Très bien 😀<|im_end|>"])
+        XCTAssertEqual(substrings(text, spans), ["Très bien 😀<|im_end|>\n"])
     }
 }
