@@ -1,0 +1,346 @@
+import Foundation
+import Values
+
+/// The result of encoding one text: token ids, the UTF-8 byte range of the ORIGINAL text each token covers
+/// (empty ranges for tokens the post-processor added), and which tokens are special.
+public struct Encoding: Sendable, Equatable {
+    public var ids: [Int]
+    public var offsets: [Range<Int>]
+    public var specialTokensMask: [Bool]
+    public init(ids: [Int] = [], offsets: [Range<Int>] = [], specialTokensMask: [Bool] = []) {
+        self.ids = ids; self.offsets = offsets; self.specialTokensMask = specialTokensMask
+    }
+}
+
+/// An entry of tokenizer.json's `added_tokens`: matched in raw text before normalization and pre-tokenization.
+struct AddedToken {
+    var id: Int
+    var content: String
+    var special: Bool
+    var normalized: Bool
+    var lstrip: Bool
+    var rstrip: Bool
+    var singleWord: Bool
+}
+
+/// The BPE model of tokenizer.json: vocab, merge ranks, byte fallback and the unknown token.
+final class BPEModel: @unchecked Sendable {
+    let vocab: [[UInt8]: Int]
+    let idToToken: [Int: String]
+    let merges: [Int64: (rank: Int, id: Int)]
+    let unk: String?
+    let fuseUnk: Bool
+    let byteFallback: Bool
+    let ignoreMerges: Bool
+    let prefix: String
+    let suffix: String
+    private var cache: [[UInt8]: [(Int, Range<Int>)]] = [:]
+    private let lock = NSLock()
+
+    init(_ m: Value) throws {
+        let type = m["type"]?.stringValue ?? "BPE"
+        guard type == "BPE" else { throw TokenizerError("tokenizer.json: model type \(type) is not supported (supported: BPE); use a BPE tokenizer") }
+        guard let v = m["vocab"]?.objectValue else { throw TokenizerError("tokenizer.json: model.vocab is missing or not an object; fix the file") }
+        var vocab: [[UInt8]: Int] = [:]
+        var inv: [Int: String] = [:]
+        for (k, x) in v { guard let i = x.intValue else { throw TokenizerError("tokenizer.json: model.vocab[\(k)] is not an integer id; fix the file") }; vocab[Array(k.utf8)] = i; inv[i] = k }
+        self.vocab = vocab; idToToken = inv
+        var merges: [Int64: (Int, Int)] = [:]
+        prefix = m["continuing_subword_prefix"]?.stringValue ?? ""
+        suffix = m["end_of_word_suffix"]?.stringValue ?? ""
+        for (rank, e) in (m["merges"]?.arrayValue ?? []).enumerated() {
+            let a: String, b: String
+            if let s = e.stringValue {
+                let parts = s.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2 else { throw TokenizerError("tokenizer.json: merge #\(rank) \"\(s)\" is not \"a b\"; fix the file") }
+                a = String(parts[0]); b = String(parts[1])
+            } else if let p = e.arrayValue, p.count == 2, let x = p[0].stringValue, let y = p[1].stringValue { a = x; b = y }
+            else { throw TokenizerError("tokenizer.json: merge #\(rank) is neither \"a b\" nor [a, b]; fix the file") }
+            guard let ia = vocab[Array(a.utf8)], let ib = vocab[Array(b.utf8)] else { throw TokenizerError("tokenizer.json: merge #\(rank) (\(a) \(b)) uses a token missing from the vocab; fix the file") }
+            var merged = a + (b.hasPrefix(prefix) ? String(b.dropFirst(prefix.count)) : b)
+            if prefix.isEmpty { merged = a + b }
+            guard let im = vocab[Array(merged.utf8)] else { throw TokenizerError("tokenizer.json: merge #\(rank) makes \(merged), which is missing from the vocab; fix the file") }
+            let key = Int64(ia) << 32 | Int64(ib)
+            if merges[key] == nil { merges[key] = (rank, im) }
+        }
+        self.merges = merges.mapValues { (rank: $0.0, id: $0.1) }
+        unk = m["unk_token"]?.stringValue
+        fuseUnk = m["fuse_unk"]?.boolValue ?? false
+        byteFallback = m["byte_fallback"]?.boolValue ?? false
+        ignoreMerges = m["ignore_merges"]?.boolValue ?? false
+    }
+
+    /// Tokens of one pre-tokenized word as (id, scalar range inside the word).
+    func tokenize(_ word: NString) -> [(Int, Range<Int>)] {
+        let key = Array(word.string.utf8)
+        lock.lock(); let hit = cache[key]; lock.unlock()
+        if let hit { return hit }
+        let r = compute(word.scalars)
+        lock.lock(); if cache.count < 100_000 { cache[key] = r }; lock.unlock()
+        return r
+    }
+
+    private func compute(_ sc: [Unicode.Scalar]) -> [(Int, Range<Int>)] {
+        if ignoreMerges, let id = vocab[Array(String(String.UnicodeScalarView(sc)).utf8)] { return [(id, 0..<sc.count)] }
+        var syms: [(id: Int, r: Range<Int>)] = []
+        var unkPending: Range<Int>? = nil
+        let unkId = unk.flatMap { vocab[Array($0.utf8)] }
+        func flushUnk() { if let u = unkPending, let uid = unkId { syms.append((uid, u)) }; unkPending = nil }
+        for (i, c) in sc.enumerated() {
+            var s = String(c)
+            if i > 0 { s = prefix + s }
+            if i == sc.count - 1 { s += suffix }
+            if let id = vocab[Array(s.utf8)] { flushUnk(); syms.append((id, i..<i + 1)); continue }
+            if byteFallback {
+                let ids = String(c).utf8.map { vocab[Array(String(format: "<0x%02X>", $0).utf8)] }
+                if ids.allSatisfy({ $0 != nil }) { flushUnk(); for id in ids { syms.append((id!, i..<i + 1)) }; continue }
+            }
+            if unkId != nil {
+                if fuseUnk, let u = unkPending { unkPending = u.lowerBound..<i + 1 } else { flushUnk(); unkPending = i..<i + 1 }
+            }
+        }
+        flushUnk()
+        while syms.count > 1 {
+            var best = Int.max, at = -1, newId = 0
+            for j in 0..<syms.count - 1 {
+                if let m = merges[Int64(syms[j].id) << 32 | Int64(syms[j + 1].id)], m.rank < best { best = m.rank; at = j; newId = m.id }
+            }
+            if at < 0 { break }
+            syms[at] = (newId, syms[at].r.lowerBound..<syms[at + 1].r.upperBound)
+            syms.remove(at: at + 1)
+        }
+        return syms.map { ($0.id, $0.r) }
+    }
+}
+
+/// A Hugging Face fast tokenizer (tokenizer.json) re-implemented natively: added tokens, normalizer,
+/// pre-tokenizer, BPE model, post-processor and decoder, matching the `tokenizers` library's ids.
+public final class Tokenizer: @unchecked Sendable {
+    let json: Value
+    let config: Value?
+    let added: [AddedToken]
+    let addedByContent: [[UInt8]: AddedToken]
+    let addedById: [Int: AddedToken]
+    let addedFirstByte: [UInt8: [AddedToken]]
+    let normalizer: Normalizer?
+    let preTokenizer: PreTokenizer?
+    let model: BPEModel
+    let decoder: Decoder?
+    /// TemplateProcessing `single` as (special token id or nil for $A).
+    let template: [Int?]?
+
+    /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a model folder.
+    public static func load(directory: URL) throws -> Tokenizer {
+        let tj = directory.appendingPathComponent("tokenizer.json")
+        guard FileManager.default.fileExists(atPath: tj.path) else {
+            throw TokenizerError("\(tj.path) not found; the model folder needs a fast tokenizer (tokenizer.json) — save it with tokenizer.save_pretrained()")
+        }
+        let json = try parseFile(tj)
+        let cj = directory.appendingPathComponent("tokenizer_config.json")
+        let config = FileManager.default.fileExists(atPath: cj.path) ? try parseFile(cj) : nil
+        return try Tokenizer(tokenizerJSON: json, config: config)
+    }
+
+    private static func parseFile(_ url: URL) throws -> Value {
+        guard let d = FileManager.default.contents(atPath: url.path) else { throw TokenizerError("\(url.path) cannot be read; check its permissions") }
+        do { return try JSON.parse(bytes: [UInt8](d)) } catch {
+            throw TokenizerError("\(url.path) is not valid JSON (\(error)); re-save the tokenizer with save_pretrained()")
+        }
+    }
+
+    public init(tokenizerJSON: Value, config: Value?) throws {
+        guard tokenizerJSON.objectValue != nil else { throw TokenizerError("tokenizer.json: top level must be an object; fix the file") }
+        json = tokenizerJSON; self.config = config
+        guard let m = tokenizerJSON["model"], m.objectValue != nil else { throw TokenizerError("tokenizer.json: \"model\" is missing; fix the file") }
+        model = try BPEModel(m)
+        var added: [AddedToken] = []
+        for (i, t) in (tokenizerJSON["added_tokens"]?.arrayValue ?? []).enumerated() {
+            guard let id = t["id"]?.intValue, let c = t["content"]?.stringValue else { throw TokenizerError("tokenizer.json: added_tokens[\(i)] needs id and content; fix the file") }
+            added.append(AddedToken(id: id, content: c, special: t["special"]?.boolValue ?? false, normalized: t["normalized"]?.boolValue ?? false,
+                                    lstrip: t["lstrip"]?.boolValue ?? false, rstrip: t["rstrip"]?.boolValue ?? false, singleWord: t["single_word"]?.boolValue ?? false))
+        }
+        self.added = added
+        var byC: [[UInt8]: AddedToken] = [:], byI: [Int: AddedToken] = [:], fb: [UInt8: [AddedToken]] = [:]
+        for a in added where !a.content.isEmpty { byC[Array(a.content.utf8)] = a; byI[a.id] = a; fb[a.content.utf8.first!, default: []].append(a) }
+        addedByContent = byC; addedById = byI; addedFirstByte = fb.mapValues { $0.sorted { $0.content.utf8.count > $1.content.utf8.count } }
+        func opt<T>(_ key: String, _ f: (Value) throws -> T) throws -> T? {
+            guard let v = tokenizerJSON[key], !v.isNull else { return nil }
+            return try f(v)
+        }
+        normalizer = try opt("normalizer", Normalizer.init)
+        preTokenizer = try opt("pre_tokenizer", PreTokenizer.init)
+        decoder = try opt("decoder", Decoder.init)
+        template = try opt("post_processor") { try Tokenizer.parsePost($0) } ?? nil
+    }
+
+    private static func parsePost(_ v: Value) throws -> [Int?]? {
+        let type = v["type"]?.stringValue ?? "?"
+        switch type {
+        case "ByteLevel": return nil
+        case "TemplateProcessing":
+            var out: [Int?] = []
+            for item in v["single"]?.arrayValue ?? [] {
+                if item["Sequence"] != nil { out.append(nil) }
+                else if let name = item["SpecialToken"]?["id"]?.stringValue {
+                    guard let ids = v["special_tokens"]?[name]?["ids"]?.arrayValue else { throw TokenizerError("tokenizer.json: post_processor special token \(name) has no ids; fix the file") }
+                    out += ids.map { $0.intValue }
+                }
+            }
+            return out
+        case "Sequence":
+            var t: [Int?]? = nil
+            for p in v["processors"]?.arrayValue ?? [] { if let x = try parsePost(p) { t = x } }
+            return t
+        case "BertProcessing", "RobertaProcessing":
+            guard let cls = v["cls"]?[1]?.intValue, let sep = v["sep"]?[1]?.intValue else { throw TokenizerError("tokenizer.json: \(type) needs cls and sep; fix the file") }
+            return [cls, nil, sep]
+        default: throw TokenizerError("tokenizer.json: post_processor type \(type) is not supported (supported: TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence); use a tokenizer with supported components")
+        }
+    }
+
+    private func configToken(_ key: String) -> String? {
+        guard let v = config?[key] else { return nil }
+        return v.stringValue ?? v["content"]?.stringValue
+    }
+
+    public var bosToken: String? { configToken("bos_token") }
+    public var eosToken: String? { configToken("eos_token") }
+    public var padToken: String? { configToken("pad_token") }
+    public var unkToken: String? { configToken("unk_token") ?? model.unk }
+    public var bosTokenId: Int? { bosToken.flatMap(tokenToId) }
+    public var eosTokenId: Int? { eosToken.flatMap(tokenToId) }
+    public var padTokenId: Int? { padToken.flatMap(tokenToId) }
+
+    /// The Jinja chat template from tokenizer_config.json: a string, or the "default" entry of a named list.
+    public var chatTemplate: String? {
+        guard let t = config?["chat_template"] else { return nil }
+        if let s = t.stringValue { return s }
+        for e in t.arrayValue ?? [] where e["name"]?.stringValue == "default" { return e["template"]?.stringValue }
+        return nil
+    }
+
+    /// Vocabulary size including added tokens (HF `len(tokenizer)`).
+    public var vocabSize: Int {
+        let m = max(model.idToToken.keys.max() ?? -1, addedById.keys.max() ?? -1)
+        return max(m + 1, Set(model.vocab.values).union(addedById.keys).count)
+    }
+
+    public func tokenToId(_ t: String) -> Int? { let k = Array(t.utf8); return addedByContent[k]?.id ?? model.vocab[k] }
+    public func idToToken(_ id: Int) -> String? { addedById[id]?.content ?? model.idToToken[id] }
+
+    /// Returns a tokenizer with `tokens` added as special tokens; tokens not yet known get ids after the
+    /// current vocabulary (HF `add_special_tokens`).
+    public func addingSpecialTokens(_ tokens: [String]) -> Tokenizer {
+        guard var obj = json.objectValue else { return self }
+        var list = obj["added_tokens"]?.arrayValue ?? []
+        var next = vocabSize
+        var known = Set(addedByContent.keys)
+        for t in tokens where !known.contains(Array(t.utf8)) && !t.isEmpty {
+            let id = model.vocab[Array(t.utf8)] ?? { defer { next += 1 }; return next }()
+            list.append(["id": .int(id), "content": .string(t), "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true])
+            known.insert(Array(t.utf8))
+        }
+        obj["added_tokens"] = .array(list)
+        return (try? Tokenizer(tokenizerJSON: .object(obj), config: config)) ?? self
+    }
+
+    // MARK: encode
+
+    private static func isWordByte(_ s: Unicode.Scalar) -> Bool { s.properties.isAlphabetic || s.properties.numericType != nil || s == "_" }
+
+    /// Splits raw text into (byte range, added token or nil), leftmost-longest as HF's added vocabulary does.
+    private func splitAdded(_ bytes: [UInt8]) -> [(Range<Int>, AddedToken?)] {
+        var out: [(Range<Int>, AddedToken?)] = []
+        var i = 0, segStart = 0
+        let n = bytes.count
+        func isWS(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D || b == 0x0B || b == 0x0C }
+        func scalarBefore(_ p: Int) -> Unicode.Scalar? {
+            guard p > 0 else { return nil }
+            var q = p - 1
+            while q > 0 && (bytes[q] & 0xC0) == 0x80 { q -= 1 }
+            return String(decoding: bytes[q..<p], as: UTF8.self).unicodeScalars.first
+        }
+        func scalarAt(_ p: Int) -> Unicode.Scalar? {
+            guard p < n else { return nil }
+            var q = p + 1
+            while q < n && (bytes[q] & 0xC0) == 0x80 { q += 1 }
+            return String(decoding: bytes[p..<q], as: UTF8.self).unicodeScalars.first
+        }
+        while i < n {
+            var matched: AddedToken? = nil
+            if let cands = addedFirstByte[bytes[i]] {
+                for c in cands {
+                    let u = Array(c.content.utf8)
+                    if i + u.count <= n && bytes[i..<i + u.count].elementsEqual(u) {
+                        if c.singleWord {
+                            if let b = scalarBefore(i), Tokenizer.isWordByte(b) { continue }
+                            if let a = scalarAt(i + u.count), Tokenizer.isWordByte(a) { continue }
+                        }
+                        matched = c; break
+                    }
+                }
+            }
+            guard let m = matched else { i += 1; while i < n && (bytes[i] & 0xC0) == 0x80 { i += 1 }; continue }
+            var lo = i, hi = i + m.content.utf8.count
+            if m.lstrip { while lo > segStart && isWS(bytes[lo - 1]) { lo -= 1 } }
+            if m.rstrip { while hi < n && isWS(bytes[hi]) { hi += 1 } }
+            if lo > segStart { out.append((segStart..<lo, nil)) }
+            out.append((lo..<hi, m))
+            i = hi; segStart = hi
+        }
+        if segStart < n { out.append((segStart..<n, nil)) }
+        return out
+    }
+
+    public func encode(_ text: String, addSpecialTokens: Bool = true) -> Encoding {
+        let bytes = Array(text.utf8)
+        var enc = Encoding()
+        for (r, a) in splitAdded(bytes) {
+            if let a { enc.ids.append(a.id); enc.offsets.append(r); enc.specialTokensMask.append(false); continue }
+            var sc: [Unicode.Scalar] = [], al: [Range<Int>] = []
+            var p = r.lowerBound
+            for s in String(decoding: bytes[r], as: UTF8.self).unicodeScalars {
+                let l = String(s).utf8.count
+                sc.append(s); al.append(p..<p + l); p += l
+            }
+            var ns = NString(scalars: sc, align: al, origin: r.lowerBound)
+            normalizer?.apply(&ns)
+            let words = preTokenizer?.apply([ns]) ?? [ns]
+            for w in words where !w.scalars.isEmpty {
+                for (id, sr) in model.tokenize(w) {
+                    enc.ids.append(id)
+                    enc.offsets.append(w.align[sr.lowerBound].lowerBound..<max(w.align[sr.lowerBound].lowerBound, w.align[sr.upperBound - 1].upperBound))
+                    enc.specialTokensMask.append(false)
+                }
+            }
+        }
+        guard addSpecialTokens, let template else { return enc }
+        var out = Encoding()
+        for t in template {
+            if let id = t { out.ids.append(id); out.offsets.append(0..<0); out.specialTokensMask.append(true) }
+            else { out.ids += enc.ids; out.offsets += enc.offsets; out.specialTokensMask += enc.specialTokensMask }
+        }
+        return out
+    }
+
+    /// Encodes texts in parallel; the result equals encoding each text in order.
+    public func encodeBatch(_ texts: [String], addSpecialTokens: Bool = true) -> [Encoding] {
+        var results = [Encoding](repeating: Encoding(), count: texts.count)
+        results.withUnsafeMutableBufferPointer { buf in
+            let base = buf.baseAddress!
+            nonisolated(unsafe) let b = base
+            DispatchQueue.concurrentPerform(iterations: texts.count) { i in b[i] = encode(texts[i], addSpecialTokens: addSpecialTokens) }
+        }
+        return results
+    }
+
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+        var tokens: [String] = []
+        for id in ids {
+            if skipSpecialTokens, addedById[id]?.special == true { continue }
+            if let t = idToToken(id) { tokens.append(t) }
+        }
+        guard let decoder else { return tokens.joined(separator: " ") }
+        return decoder.decodeChain(tokens).joined()
+    }
+}
