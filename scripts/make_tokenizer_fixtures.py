@@ -27,6 +27,7 @@ CORPUS = [
     "The quick brown fox jumps over the lazy dog.", "longwordwithoutanyspacesatallwhatsoeverinthisline",
     "mixed English和中文混合text", "end with newline\n", "\r\nwindows\r\nlines\r\n",
     "x" * 40, "9" * 30, "ÿþý byte-ish Latin-1 chars ¡¿",
+    "a  [LS] b [RS]  c", "word words sword word.", "ΣΊΣΥΦΟΣ Ⅻ ｱ",
 ]
 
 def byte_offsets(text, offs):
@@ -127,8 +128,38 @@ def smollm2():
     record("smollm2", tok, {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "pad_token": "<|im_end|>",
                             "unk_token": "<|endoftext|>", "chat_template": "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"})
 
+def split_variants():
+    """One byte-level model, re-recorded under each Split behavior (and invert) plus other pre-tokenizers."""
+    base = Tokenizer(models.BPE())
+    base.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    base.decoder = decoders.ByteLevel()
+    tr = trainers.BpeTrainer(vocab_size=500, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    base.train_from_iterator([TRAIN], trainer=tr)
+    base.add_tokens([AddedToken("[LS]", lstrip=True, special=True, normalized=False), AddedToken("[RS]", rstrip=True, normalized=False),
+                     AddedToken("word", single_word=True, normalized=False)])
+    base.add_special_tokens(["<|endoftext|>"])
+    variants = [
+        ("split_removed", pre_tokenizers.Split(" ", behavior="removed")),
+        ("split_prev", pre_tokenizers.Split(Regex(r"[,.!?]"), behavior="merged_with_previous")),
+        ("split_next", pre_tokenizers.Split(Regex(r"\s+"), behavior="merged_with_next")),
+        ("split_contig", pre_tokenizers.Split(Regex(r"\p{P}"), behavior="contiguous")),
+        ("split_invert", pre_tokenizers.Split(Regex(r"\p{L}+"), behavior="isolated", invert=True)),
+        ("digits_runs_ws", pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=False), pre_tokenizers.Whitespace()])),
+        ("punct_wssplit", pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])),
+    ]
+    for name, pt in variants:
+        t = Tokenizer.from_str(base.to_str())
+        t.pre_tokenizer = pre_tokenizers.Sequence([pt, pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=False)])
+        if name == "digits_runs_ws":
+            t.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+        if name == "punct_wssplit":
+            t.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Replace(Regex(r"\d"), "0")])
+        t.post_processor = processors.ByteLevel(trim_offsets=False)
+        record(name, t)
+
 if __name__ == "__main__":
     os.makedirs(ROOT, exist_ok=True)
+    split_variants()
     llama3(); metaspace(); metaspace_pretok()
     try:
         smollm2()

@@ -196,7 +196,25 @@ indirect enum Normalizer {
         for ch in str {
             let n = ch.unicodeScalars.count
             let a = s.align[idx].lowerBound..<s.align[idx + n - 1].upperBound
-            for c in f(String(ch)).unicodeScalars { sc.append(c); al.append(a) }
+            let whole = Array(f(String(ch)).unicodeScalars)
+            // Prefer per-scalar alignment (HF maps each decomposed char to its source char) when it gives the same text.
+            let per = (idx..<idx + n).map { i in (Array(f(String(s.scalars[i])).unicodeScalars), s.align[i]) }
+            if whole.count == n {
+                // Reordering: HF's alignments keep output char k on source char k.
+                for (k, c) in whole.enumerated() { sc.append(c); al.append(s.align[idx + k]) }
+            } else if whole.count < n {
+                // Composition: a composed char sits on its first source char; untouched chars keep their own.
+                var j = idx
+                for c in whole {
+                    if let hit = (j..<idx + n).first(where: { s.scalars[$0] == c }) { al.append(s.align[hit]); j = hit + 1 }
+                    else { al.append(s.align[min(j, idx + n - 1)]); j += 1 }
+                    sc.append(c)
+                }
+            } else if per.flatMap({ $0.0 }) == whole {
+                for (cs, al1) in per { for c in cs { sc.append(c); al.append(al1) } }
+            } else {
+                for c in whole { sc.append(c); al.append(a) }
+            }
             idx += n
         }
         s.scalars = sc; s.align = al
@@ -271,7 +289,10 @@ indirect enum PreTokenizer {
             var scheme = v["prepend_scheme"]?.stringValue ?? "always"
             if v["prepend_scheme"] == nil, let aps = v["add_prefix_space"]?.boolValue { scheme = aps ? "always" : "never" }
             self = .metaspace(r, scheme, v["split"]?.boolValue ?? true)
-        case "Whitespace": self = .whitespace(try PCRERegex(#"\w+|[^\w\s]+"#))
+        case "Whitespace":
+            // Rust's \w also covers marks, letter numbers and joiners, which PCRE2's \w does not.
+            let w = #"[\p{L}\p{Nl}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}]"#
+            self = .whitespace(try PCRERegex(w + "+|[^" + String(w.dropFirst().dropLast()) + #"\s]+"#))
         case "WhitespaceSplit": self = .whitespaceSplit
         case "Punctuation": self = .punctuation(SplitBehavior(rawValue: (v["behavior"]?.stringValue ?? "Isolated").lowercased()) ?? .isolated)
         case "Sequence": self = .sequence(try (v["pretokenizers"]?.arrayValue ?? []).map(PreTokenizer.init))
@@ -322,7 +343,7 @@ indirect enum PreTokenizer {
             guard split else { return [s] }
             let ms = s.scalars.indices.filter { s.scalars[$0] == r }.map { $0..<$0 + 1 }
             return splitBy(s, matches: ms, behavior: .merged_with_next, invert: false)
-        case .whitespace(let re): return splitBy(s, matches: re.matches(s), behavior: .isolated, invert: true)
+        case .whitespace(let re): return splitBy(s, matches: re.matches(s), behavior: .removed, invert: true)
         case .whitespaceSplit:
             let ms = s.scalars.indices.filter { s.scalars[$0].properties.isWhitespace }.map { $0..<$0 + 1 }
             return splitBy(s, matches: ms, behavior: .removed, invert: false)

@@ -43,6 +43,14 @@ final class TokenizerParityTests: XCTestCase {
     func testMetaspaceNormalizerWithByteFallbackMatchesTokenizers() throws { _ = try check("metaspace_small") }
     func testMetaspacePreTokenizerPrependFirstMatchesTokenizers() throws { _ = try check("metaspace_first") }
 
+    func testSplitRemovedDropsTheDelimiter() throws { _ = try check("split_removed") }
+    func testSplitMergedWithPreviousMatchesTokenizers() throws { _ = try check("split_prev") }
+    func testSplitMergedWithNextMatchesTokenizers() throws { _ = try check("split_next") }
+    func testSplitContiguousMatchesTokenizers() throws { _ = try check("split_contig") }
+    func testSplitInvertMatchesTokenizers() throws { _ = try check("split_invert") }
+    func testNFKCLowercaseDigitRunsAndWhitespaceMatchTokenizers() throws { _ = try check("digits_runs_ws") }
+    func testNFDRegexReplaceWhitespaceSplitAndPunctuationMatchTokenizers() throws { _ = try check("punct_wssplit") }
+
     func testBatchEncodingEqualsSequentialEncoding() throws {
         let tok = try Tokenizer.load(directory: Self.dir("smollm2"))
         let texts = (0..<64).map { "line \($0): héllo wörld 😀 \($0 * 37)" }
