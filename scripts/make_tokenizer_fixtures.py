@@ -147,6 +147,23 @@ def split_variants():
         ("digits_runs_ws", pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=False), pre_tokenizers.Whitespace()])),
         ("punct_wssplit", pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])),
     ]
+    t = Tokenizer.from_str(base.to_str())
+    t.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True)
+    t.post_processor = processors.ByteLevel(trim_offsets=True, add_prefix_space=True)
+    record("bytelevel_trim", t)
+    # Slow GPT-2 layout: vocab.json + merges.txt only, no tokenizer.json.
+    t = Tokenizer.from_str(base.to_str())
+    record("slow_gpt2", t)
+    m = json.loads(t.to_str())["model"]
+    d = os.path.join(ROOT, "slow_gpt2")
+    json.dump(m["vocab"], open(os.path.join(d, "vocab.json"), "w"), ensure_ascii=False)
+    with open(os.path.join(d, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n")
+        for a, b in m["merges"]:
+            f.write(f"{a} {b}\n")
+    os.remove(os.path.join(d, "tokenizer.json"))
+    json.dump({"added_tokens_decoder": {str(x.id if hasattr(x, "id") else k): {"content": v.content, "special": v.special, "lstrip": v.lstrip, "rstrip": v.rstrip, "single_word": v.single_word, "normalized": v.normalized} for k, v in t.get_added_tokens_decoder().items() for x in [k]},
+               "eos_token": "<|endoftext|>"}, open(os.path.join(d, "tokenizer_config.json"), "w"), indent=1)
     for name, pt in variants:
         t = Tokenizer.from_str(base.to_str())
         t.pre_tokenizer = pre_tokenizers.Sequence([pt, pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=False)])

@@ -128,17 +128,35 @@ public final class Tokenizer: @unchecked Sendable {
     let decoder: Decoder?
     /// TemplateProcessing `single` as (special token id or nil for $A).
     let template: [Int?]?
+    /// ByteLevel post-processor `trim_offsets` (and the pre-tokenizer's add_prefix_space it consults).
+    let trimOffsets: (trim: Bool, addPrefixSpace: Bool)
 
     /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a model folder.
     public static func load(directory: URL) throws -> Tokenizer {
+        let fm = FileManager.default
         let tj = directory.appendingPathComponent("tokenizer.json")
-        guard FileManager.default.fileExists(atPath: tj.path) else {
-            throw TokenizerError("\(tj.path) not found; the model folder needs a fast tokenizer (tokenizer.json) — save it with tokenizer.save_pretrained()")
-        }
-        let json = try parseFile(tj)
         let cj = directory.appendingPathComponent("tokenizer_config.json")
-        let config = FileManager.default.fileExists(atPath: cj.path) ? try parseFile(cj) : nil
-        return try Tokenizer(tokenizerJSON: json, config: config)
+        let config = fm.fileExists(atPath: cj.path) ? try parseFile(cj) : nil
+        if fm.fileExists(atPath: tj.path) { return try Tokenizer(tokenizerJSON: try parseFile(tj), config: config) }
+        let vj = directory.appendingPathComponent("vocab.json"), mt = directory.appendingPathComponent("merges.txt")
+        guard fm.fileExists(atPath: vj.path), fm.fileExists(atPath: mt.path) else {
+            throw TokenizerError("\(tj.path) not found (nor a slow GPT-2 vocab.json + merges.txt); the model folder needs a fast tokenizer — save it with tokenizer.save_pretrained()")
+        }
+        return try Tokenizer(tokenizerJSON: try slowGPT2(vocab: parseFile(vj), merges: mt), config: config)
+    }
+
+    /// The tokenizer.json that `GPT2TokenizerFast` would convert a slow vocab.json + merges.txt into.
+    private static func slowGPT2(vocab: Value, merges url: URL) throws -> Value {
+        guard let d = FileManager.default.contents(atPath: url.path) else { throw TokenizerError("\(url.path) cannot be read; check its permissions") }
+        var merges: [Value] = []
+        for line in String(decoding: d, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
+            let l = line.hasSuffix("\r") ? line.dropLast() : line
+            if l.hasPrefix("#version") || l.isEmpty { continue }
+            merges.append(.string(String(l)))
+        }
+        return ["model": ["type": "BPE", "vocab": vocab, "merges": .array(merges)],
+                "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true],
+                "decoder": ["type": "ByteLevel"], "added_tokens": []]
     }
 
     private static func parseFile(_ url: URL) throws -> Value {
@@ -159,6 +177,13 @@ public final class Tokenizer: @unchecked Sendable {
             added.append(AddedToken(id: id, content: c, special: t["special"]?.boolValue ?? false, normalized: t["normalized"]?.boolValue ?? false,
                                     lstrip: t["lstrip"]?.boolValue ?? false, rstrip: t["rstrip"]?.boolValue ?? false, singleWord: t["single_word"]?.boolValue ?? false))
         }
+        // tokenizer_config.json's added_tokens_decoder adds tokens missing from tokenizer.json, as transformers does.
+        let known = Set(added.map(\.id))
+        for (k, t) in config?["added_tokens_decoder"]?.objectValue ?? [:] {
+            guard let id = Int(k), !known.contains(id), let c = t["content"]?.stringValue else { continue }
+            added.append(AddedToken(id: id, content: c, special: t["special"]?.boolValue ?? false, normalized: t["normalized"]?.boolValue ?? false,
+                                    lstrip: t["lstrip"]?.boolValue ?? false, rstrip: t["rstrip"]?.boolValue ?? false, singleWord: t["single_word"]?.boolValue ?? false))
+        }
         self.added = added
         var byC: [[UInt8]: AddedToken] = [:], byI: [Int: AddedToken] = [:], fb: [UInt8: [AddedToken]] = [:]
         for a in added where !a.content.isEmpty { byC[Array(a.content.utf8)] = a; byI[a.id] = a; fb[a.content.utf8.first!, default: []].append(a) }
@@ -171,6 +196,40 @@ public final class Tokenizer: @unchecked Sendable {
         preTokenizer = try opt("pre_tokenizer", PreTokenizer.init)
         decoder = try opt("decoder", Decoder.init)
         template = try opt("post_processor") { try Tokenizer.parsePost($0) } ?? nil
+        trimOffsets = Tokenizer.findByteLevelPost(tokenizerJSON["post_processor"])
+    }
+
+    private static func findByteLevelPost(_ v: Value?) -> (trim: Bool, addPrefixSpace: Bool) {
+        guard let v else { return (false, false) }
+        if v["type"]?.stringValue == "ByteLevel" { return (v["trim_offsets"]?.boolValue ?? true, v["add_prefix_space"]?.boolValue ?? true) }
+        for p in v["processors"]?.arrayValue ?? [] where p["type"]?.stringValue == "ByteLevel" { return findByteLevelPost(p) }
+        return (false, false)
+    }
+
+    /// HF's ByteLevel `process_offsets`: offsets of tokens starting/ending with (byte-level) spaces leave the spaces out.
+    private func trim(_ enc: inout Encoding, _ bytes: [UInt8]) {
+        let space: Unicode.Scalar = ByteLevelTable.byteToChar[32]
+        func isSp(_ c: Unicode.Scalar) -> Bool { c == space || c.properties.isWhitespace }
+        for i in enc.ids.indices {
+            guard !enc.specialTokensMask[i], let tok = idToToken(enc.ids[i]) else { continue }
+            let sc = Array(tok.unicodeScalars)
+            var lead = sc.prefix(while: isSp).count
+            let trail = sc.reversed().prefix(while: isSp).count
+            var o = enc.offsets[i]
+            if lead > 0 {
+                if (i == 0 || o.lowerBound == 0) && trimOffsets.addPrefixSpace && lead == 1 { lead = 0 }
+                var lo = o.lowerBound
+                for _ in 0..<lead where lo < o.upperBound { lo += 1; while lo < bytes.count && (bytes[lo] & 0xC0) == 0x80 { lo += 1 } }
+                o = min(lo, o.upperBound)..<o.upperBound
+            }
+            if trail > 0 {
+                // HF counts characters; step back over whole UTF-8 characters.
+                var hi = o.upperBound
+                for _ in 0..<trail where hi > o.lowerBound { hi -= 1; while hi > 0 && (bytes[hi] & 0xC0) == 0x80 { hi -= 1 } }
+                o = o.lowerBound..<max(hi, o.lowerBound)
+            }
+            enc.offsets[i] = o
+        }
     }
 
     private static func parsePost(_ v: Value) throws -> [Int?]? {
@@ -249,8 +308,8 @@ public final class Tokenizer: @unchecked Sendable {
     private static func isWordByte(_ s: Unicode.Scalar) -> Bool { s.properties.isAlphabetic || s.properties.numericType != nil || s == "_" }
 
     /// Splits raw text into (byte range, added token or nil), leftmost-longest as HF's added vocabulary does.
-    private func splitAdded(_ bytes: [UInt8]) -> [(Range<Int>, AddedToken?)] {
-        var out: [(Range<Int>, AddedToken?)] = []
+    private func splitAdded(_ bytes: [UInt8]) -> [(Range<Int>, AddedToken?, Range<Int>)] {
+        var out: [(Range<Int>, AddedToken?, Range<Int>)] = []
         var i = 0, segStart = 0
         let n = bytes.count
         func isWS(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D || b == 0x0B || b == 0x0C }
@@ -284,19 +343,19 @@ public final class Tokenizer: @unchecked Sendable {
             var lo = i, hi = i + m.content.utf8.count
             if m.lstrip { while lo > segStart && isWS(bytes[lo - 1]) { lo -= 1 } }
             if m.rstrip { while hi < n && isWS(bytes[hi]) { hi += 1 } }
-            if lo > segStart { out.append((segStart..<lo, nil)) }
-            out.append((lo..<hi, m))
+            if lo > segStart { out.append((segStart..<lo, nil, segStart..<lo)) }
+            out.append((lo..<hi, m, i..<i + m.content.utf8.count))
             i = hi; segStart = hi
         }
-        if segStart < n { out.append((segStart..<n, nil)) }
+        if segStart < n { out.append((segStart..<n, nil, segStart..<n)) }
         return out
     }
 
     public func encode(_ text: String, addSpecialTokens: Bool = true) -> Encoding {
         let bytes = Array(text.utf8)
         var enc = Encoding()
-        for (r, a) in splitAdded(bytes) {
-            if let a { enc.ids.append(a.id); enc.offsets.append(r); enc.specialTokensMask.append(false); continue }
+        for (r, a, content) in splitAdded(bytes) {
+            if let a { enc.ids.append(a.id); enc.offsets.append(trimOffsets.trim ? content : r); enc.specialTokensMask.append(false); continue }
             var sc: [Unicode.Scalar] = [], al: [Range<Int>] = []
             var p = r.lowerBound
             for s in String(decoding: bytes[r], as: UTF8.self).unicodeScalars {
@@ -314,6 +373,7 @@ public final class Tokenizer: @unchecked Sendable {
                 }
             }
         }
+        if trimOffsets.trim { trim(&enc, bytes) }
         guard addSpecialTokens, let template else { return enc }
         var out = Encoding()
         for t in template {

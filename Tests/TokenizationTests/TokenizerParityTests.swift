@@ -51,6 +51,9 @@ final class TokenizerParityTests: XCTestCase {
     func testNFKCLowercaseDigitRunsAndWhitespaceMatchTokenizers() throws { _ = try check("digits_runs_ws") }
     func testNFDRegexReplaceWhitespaceSplitAndPunctuationMatchTokenizers() throws { _ = try check("punct_wssplit") }
 
+    func testByteLevelPostProcessorTrimsSpacesFromOffsets() throws { _ = try check("bytelevel_trim") }
+    func testSlowGPT2VocabAndMergesFilesMatchTokenizers() throws { _ = try check("slow_gpt2") }
+
     func testBatchEncodingEqualsSequentialEncoding() throws {
         let tok = try Tokenizer.load(directory: Self.dir("smollm2"))
         let texts = (0..<64).map { "line \($0): héllo wörld 😀 \($0 * 37)" }
