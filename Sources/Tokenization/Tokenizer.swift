@@ -100,17 +100,58 @@ final class BPEModel: @unchecked Sendable {
             }
         }
         flushUnk()
-        while syms.count > 1 {
-            var best = Int.max, at = -1, newId = 0
-            for j in 0..<syms.count - 1 {
-                if let m = merges[Int64(syms[j].id) << 32 | Int64(syms[j + 1].id)], m.rank < best { best = m.rank; at = j; newId = m.id }
-            }
-            if at < 0 { break }
-            syms[at] = (newId, syms[at].r.lowerBound..<syms[at + 1].r.upperBound)
-            syms.remove(at: at + 1)
-        }
-        return syms.map { ($0.id, $0.r) }
+        return mergeAll(syms)
     }
+
+    /// Applies merges lowest rank first (leftmost on ties) with a heap over a linked list, O(n log n)
+    /// like HF's `Word::merge_all`, so long words (runs of spaces, minified text) stay fast.
+    private func mergeAll(_ syms0: [(id: Int, r: Range<Int>)]) -> [(Int, Range<Int>)] {
+        var ids = syms0.map(\.id), lo = syms0.map(\.r.lowerBound), hi = syms0.map(\.r.upperBound)
+        let n = ids.count
+        guard n > 1 else { return syms0.map { ($0.id, $0.r) } }
+        var next = Array(1...n), prev = Array(-1..<n - 1)
+        var alive = [Bool](repeating: true, count: n)
+        // Heap entries: (rank, left position, left id, right id, new id).
+        var heap: [(Int, Int, Int, Int, Int)] = []
+        func less(_ a: (Int, Int, Int, Int, Int), _ b: (Int, Int, Int, Int, Int)) -> Bool { a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
+        func push(_ e: (Int, Int, Int, Int, Int)) {
+            heap.append(e); var i = heap.count - 1
+            while i > 0 { let p = (i - 1) / 2; if less(heap[i], heap[p]) { heap.swapAt(i, p); i = p } else { break } }
+        }
+        func pop() -> (Int, Int, Int, Int, Int) {
+            let top = heap[0]; let last = heap.removeLast()
+            if !heap.isEmpty {
+                heap[0] = last; var i = 0
+                while true {
+                    let l = 2 * i + 1, r = l + 1; var m = i
+                    if l < heap.count && less(heap[l], heap[m]) { m = l }
+                    if r < heap.count && less(heap[r], heap[m]) { m = r }
+                    if m == i { break }; heap.swapAt(i, m); i = m
+                }
+            }
+            return top
+        }
+        func consider(_ i: Int) {
+            let j = next[i]
+            guard i >= 0, j < n, let m = merges[Int64(ids[i]) << 32 | Int64(ids[j])] else { return }
+            push((m.rank, i, ids[i], ids[j], m.id))
+        }
+        for i in 0..<n - 1 { consider(i) }
+        while !heap.isEmpty {
+            let (_, i, a, b, newId) = pop()
+            guard alive[i], ids[i] == a, next[i] < n, alive[next[i]], ids[next[i]] == b else { continue }
+            let j = next[i]
+            ids[i] = newId; hi[i] = hi[j]; alive[j] = false
+            next[i] = next[j]; if next[j] < n { prev[next[j]] = i }
+            if prev[i] >= 0 { consider(prev[i]) }
+            consider(i)
+        }
+        var out: [(Int, Range<Int>)] = []
+        var i = 0
+        while i < n { out.append((ids[i], lo[i]..<hi[i])); i = next[i] }
+        return out
+    }
+
 }
 
 /// A Hugging Face fast tokenizer (tokenizer.json) re-implemented natively: added tokens, normalizer,
@@ -125,7 +166,7 @@ public final class Tokenizer: @unchecked Sendable {
     let normalizer: Normalizer?
     let preTokenizer: PreTokenizer?
     let model: BPEModel
-    let decoder: Decoder?
+    let decoder: TokenDecoder?
     /// TemplateProcessing `single` as (special token id or nil for $A).
     let template: [Int?]?
     /// ByteLevel post-processor `trim_offsets` (and the pre-tokenizer's add_prefix_space it consults).
@@ -194,7 +235,7 @@ public final class Tokenizer: @unchecked Sendable {
         }
         normalizer = try opt("normalizer", Normalizer.init)
         preTokenizer = try opt("pre_tokenizer", PreTokenizer.init)
-        decoder = try opt("decoder", Decoder.init)
+        decoder = try opt("decoder", TokenDecoder.init)
         template = try opt("post_processor") { try Tokenizer.parsePost($0) } ?? nil
         trimOffsets = Tokenizer.findByteLevelPost(tokenizerJSON["post_processor"])
     }

@@ -60,7 +60,10 @@ final class PCRERegex: @unchecked Sendable {
         var start = 0
         utf8.withUnsafeBufferPointer { p in
             while start <= utf8.count {
-                let rc = pcre2_match_8(code, p.baseAddress ?? UnsafePointer(bitPattern: 1), utf8.count, start, 0, md, nil)
+                let subject = p.baseAddress ?? UnsafePointer(bitPattern: 1)
+                var rc = pcre2_match_8(code, subject, utf8.count, start, 0, md, nil)
+                // The JIT's small default stack can run out on very long inputs; the interpreter has no such limit.
+                if rc < 0 && rc != PCRE2_ERROR_NOMATCH { rc = pcre2_match_8(code, subject, utf8.count, start, UInt32(PCRE2_NO_JIT), md, nil) }
                 if rc < 0 { break }
                 let ov = pcre2_get_ovector_pointer_8(md)!
                 let a = ov[0], b = ov[1]
@@ -363,13 +366,13 @@ extension Unicode.GeneralCategory {
 
 // MARK: - Decoders
 
-indirect enum Decoder {
+indirect enum TokenDecoder {
     case byteLevel, byteFallback, fuse
     case metaspace(String, Bool)
     case strip(String, Int, Int)
     case replace(String, String)
     case wordPiece(String)
-    case sequence([Decoder])
+    case sequence([TokenDecoder])
 
     static let supported = "ByteLevel, Metaspace, ByteFallback, Fuse, Strip, Replace, WordPiece, Sequence"
 
@@ -388,8 +391,8 @@ indirect enum Decoder {
             guard let p = v["pattern"]?["String"]?.stringValue else { throw TokenizerError("tokenizer.json: decoder Replace needs a {\"String\": ...} pattern; regex patterns are not supported") }
             self = .replace(p, try requireString(v["content"], "decoder Replace.content"))
         case "WordPiece": self = .wordPiece(v["prefix"]?.stringValue ?? "##")
-        case "Sequence": self = .sequence(try (v["decoders"]?.arrayValue ?? []).map(Decoder.init))
-        default: throw TokenizerError("tokenizer.json: decoder type \(type) is not supported (supported: \(Decoder.supported)); use a tokenizer with supported components")
+        case "Sequence": self = .sequence(try (v["decoders"]?.arrayValue ?? []).map(TokenDecoder.init))
+        default: throw TokenizerError("tokenizer.json: decoder type \(type) is not supported (supported: \(TokenDecoder.supported)); use a tokenizer with supported components")
         }
     }
 

@@ -54,6 +54,16 @@ final class TokenizerParityTests: XCTestCase {
     func testByteLevelPostProcessorTrimsSpacesFromOffsets() throws { _ = try check("bytelevel_trim") }
     func testSlowGPT2VocabAndMergesFilesMatchTokenizers() throws { _ = try check("slow_gpt2") }
 
+    func testVeryLongInputRoundTripsThroughByteLevel() throws {
+        let tok = try Tokenizer.load(directory: Self.dir("smollm2"))
+        let text = String(repeating: "word ", count: 20_000) + String(repeating: " ", count: 50_000) + String(repeating: "ab", count: 5_000)
+        let start = Date()
+        let enc = tok.encode(text, addSpecialTokens: false)
+        XCTAssertEqual(tok.decode(enc.ids), text)
+        XCTAssertEqual(enc.offsets.last?.upperBound, text.utf8.count)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 20, "BPE merging must stay O(n log n) on long words")
+    }
+
     func testBatchEncodingEqualsSequentialEncoding() throws {
         let tok = try Tokenizer.load(directory: Self.dir("smollm2"))
         let texts = (0..<64).map { "line \($0): héllo wörld 😀 \($0 * 37)" }
