@@ -54,6 +54,8 @@ public final class Tokenizer: @unchecked Sendable {
         }
     }
 
+    /// Builds a tokenizer from parsed tokenizer.json (and tokenizer_config.json, which supplies special-token names,
+    /// the chat template and extra added tokens); throws `TokenizerError` naming the unsupported or malformed part.
     public init(tokenizerJSON: Value, config: Value?) throws {
         guard tokenizerJSON.objectValue != nil else { throw TokenizerError("tokenizer.json: top level must be an object; fix the file") }
         json = tokenizerJSON; self.config = config
@@ -150,6 +152,7 @@ public final class Tokenizer: @unchecked Sendable {
         return v.stringValue ?? v["content"]?.stringValue
     }
 
+    /// Special-token strings from tokenizer_config.json (a string or an AddedToken object), and their ids.
     public var bosToken: String? { configToken("bos_token") }
     public var eosToken: String? { configToken("eos_token") }
     public var padToken: String? { configToken("pad_token") }
@@ -172,7 +175,9 @@ public final class Tokenizer: @unchecked Sendable {
         return max(m + 1, Set(model.vocab.values).union(addedById.keys).count)
     }
 
+    /// Id of a token string (added tokens first, then the model vocab), nil when unknown.
     public func tokenToId(_ t: String) -> Int? { let k = Array(t.utf8); return addedByContent[k]?.id ?? model.vocab[k] }
+    /// Token string of an id, nil when out of the vocabulary.
     public func idToToken(_ id: Int) -> String? { addedById[id]?.content ?? model.idToToken[id] }
 
     /// Returns a tokenizer with `tokens` added as special tokens; tokens not yet known get ids after the
@@ -239,6 +244,8 @@ public final class Tokenizer: @unchecked Sendable {
         return out
     }
 
+    /// Encodes like `tokenizer(text, add_special_tokens=...)`: added tokens, normalizer, pre-tokenizer, BPE,
+    /// then the post-processor template when `addSpecialTokens`. Offsets are UTF-8 byte ranges of `text`.
     public func encode(_ text: String, addSpecialTokens: Bool = true) -> Encoding {
         let bytes = Array(text.utf8)
         var enc = Encoding()
@@ -282,6 +289,8 @@ public final class Tokenizer: @unchecked Sendable {
         return results
     }
 
+    /// Decodes like `tokenizer.decode(ids, skip_special_tokens=...)` through the tokenizer.json decoder chain;
+    /// unknown ids are skipped.
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
         var tokens: [String] = []
         for id in ids {
