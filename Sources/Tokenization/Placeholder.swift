@@ -1,1 +1,0 @@
-// Placeholder until the Tokenization module lands; replaced by its issue's work.

@@ -1,6 +1,0 @@
-import XCTest
-@testable import Tokenization
-
-final class TokenizationPlaceholderTests: XCTestCase {
-    func testModuleBuilds() {}
-}

@@ -1,0 +1,116 @@
+import Foundation
+import TestSupport
+import Values
+import XCTest
+@testable import Tokenization
+
+/// Parity with the `tokenizers` library: fixtures made by scripts/make_tokenizer_fixtures.py (tokenizers 0.23.3).
+final class TokenizerParityTests: XCTestCase {
+    static func dir(_ name: String) -> URL {
+        TestSupport.packageRoot.appendingPathComponent("Tests/TokenizationTests/Fixtures/\(name)")
+    }
+
+    struct Report { var total = 0, ids = 0, idsNoSpecial = 0, offsets = 0, mask = 0, decode = 0, decodeSkip = 0 }
+
+    func check(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> Report {
+        let tok = try Tokenizer.load(directory: Self.dir(name))
+        let exp = try JSON.parse(bytes: [UInt8](Data(contentsOf: Self.dir(name).appendingPathComponent("expected.json"))))
+        XCTAssertEqual(tok.vocabSize, exp["vocab_size"]?.intValue, "\(name) vocab size", file: file, line: line)
+        var r = Report()
+        let cases = exp["cases"]?.arrayValue ?? []
+        XCTAssertGreaterThan(cases.count, 50)
+        for c in cases {
+            let text = c["text"]!.stringValue!
+            let ids = (c["ids"]?.arrayValue ?? []).compactMap(\.intValue)
+            let ids0 = (c["ids_no_special"]?.arrayValue ?? []).compactMap(\.intValue)
+            let offs = (c["offsets_no_special"]?.arrayValue ?? []).map { $0[0]!.intValue!..<$0[1]!.intValue! }
+            let mask = (c["special_mask"]?.arrayValue ?? []).map { $0.intValue == 1 }
+            let e1 = tok.encode(text), e0 = tok.encode(text, addSpecialTokens: false)
+            r.total += 1
+            if e1.ids == ids { r.ids += 1 } else { XCTFail("\(name) ids differ for \(text.debugDescription): \(e1.ids) vs \(ids)", file: file, line: line) }
+            if e0.ids == ids0 { r.idsNoSpecial += 1 } else { XCTFail("\(name) ids (no special) differ for \(text.debugDescription)", file: file, line: line) }
+            if e0.offsets == offs { r.offsets += 1 } else { XCTFail("\(name) offsets differ for \(text.debugDescription): \(e0.offsets) vs \(offs)", file: file, line: line) }
+            if e1.specialTokensMask == mask { r.mask += 1 } else { XCTFail("\(name) special mask differs for \(text.debugDescription)", file: file, line: line) }
+            if tok.decode(ids) == c["decode"]?.stringValue { r.decode += 1 } else { XCTFail("\(name) decode differs for \(text.debugDescription): \(tok.decode(ids).debugDescription) vs \(c["decode"]!.stringValue!.debugDescription)", file: file, line: line) }
+            if tok.decode(ids, skipSpecialTokens: true) == c["decode_skip"]?.stringValue { r.decodeSkip += 1 } else { XCTFail("\(name) decode(skip) differs for \(text.debugDescription)", file: file, line: line) }
+        }
+        print("PARITY \(name): ids \(r.ids)/\(r.total) ids_no_special \(r.idsNoSpecial)/\(r.total) offsets \(r.offsets)/\(r.total) mask \(r.mask)/\(r.total) decode \(r.decode)/\(r.total) decode_skip \(r.decodeSkip)/\(r.total)")
+        return r
+    }
+
+    func testSmolLM2IdsAndDecodeMatchTokenizersOnTheHardCorpus() throws { _ = try check("smollm2") }
+    func testLlama3StyleSplitThenByteLevelMatchesTokenizers() throws { _ = try check("llama3_small") }
+    func testMetaspaceNormalizerWithByteFallbackMatchesTokenizers() throws { _ = try check("metaspace_small") }
+    func testMetaspacePreTokenizerPrependFirstMatchesTokenizers() throws { _ = try check("metaspace_first") }
+
+    func testSplitRemovedDropsTheDelimiter() throws { _ = try check("split_removed") }
+    func testSplitMergedWithPreviousMatchesTokenizers() throws { _ = try check("split_prev") }
+    func testSplitMergedWithNextMatchesTokenizers() throws { _ = try check("split_next") }
+    func testSplitContiguousMatchesTokenizers() throws { _ = try check("split_contig") }
+    func testSplitInvertMatchesTokenizers() throws { _ = try check("split_invert") }
+    func testNFKCLowercaseDigitRunsAndWhitespaceMatchTokenizers() throws { _ = try check("digits_runs_ws") }
+    func testNFDRegexReplaceWhitespaceSplitAndPunctuationMatchTokenizers() throws { _ = try check("punct_wssplit") }
+
+    func testByteLevelPostProcessorTrimsSpacesFromOffsets() throws { _ = try check("bytelevel_trim") }
+    func testSlowGPT2VocabAndMergesFilesMatchTokenizers() throws { _ = try check("slow_gpt2") }
+
+    func testVeryLongInputRoundTripsThroughByteLevel() throws {
+        let tok = try Tokenizer.load(directory: Self.dir("smollm2"))
+        let text = String(repeating: "word ", count: 20_000) + String(repeating: " ", count: 50_000) + String(repeating: "ab", count: 5_000)
+        let start = Date()
+        let enc = tok.encode(text, addSpecialTokens: false)
+        XCTAssertEqual(tok.decode(enc.ids), text)
+        XCTAssertEqual(enc.offsets.last?.upperBound, text.utf8.count)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 20, "BPE merging must stay O(n log n) on long words")
+    }
+
+    func testBatchEncodingEqualsSequentialEncoding() throws {
+        let tok = try Tokenizer.load(directory: Self.dir("smollm2"))
+        let texts = (0..<64).map { "line \($0): héllo wörld 😀 \($0 * 37)" }
+        XCTAssertEqual(tok.encodeBatch(texts), texts.map { tok.encode($0) })
+    }
+
+    func testSpecialTokenPropertiesComeFromTheConfig() throws {
+        let tok = try Tokenizer.load(directory: Self.dir("smollm2"))
+        XCTAssertEqual(tok.bosToken, "<|im_start|>")
+        XCTAssertEqual(tok.bosTokenId, 1)
+        XCTAssertEqual(tok.eosTokenId, 2)
+        XCTAssertEqual(tok.padTokenId, 2)
+        XCTAssertEqual(tok.tokenToId("<|endoftext|>"), 0)
+        XCTAssertEqual(tok.idToToken(2), "<|im_end|>")
+        XCTAssertNotNil(tok.chatTemplate)
+    }
+
+    func testAddingSpecialTokensAppendsNewIdsAndSplitsThemOut() throws {
+        let tok = try Tokenizer.load(directory: Self.dir("llama3_small"))
+        let n = tok.vocabSize
+        let t2 = tok.addingSpecialTokens(["<|pad|>", "<|im_end|>"])
+        XCTAssertEqual(t2.vocabSize, n + 1)
+        XCTAssertEqual(t2.tokenToId("<|pad|>"), n)
+        XCTAssertEqual(t2.encode("a<|pad|>b", addSpecialTokens: false).ids.filter { $0 == n }.count, 1)
+        XCTAssertEqual(t2.decode(t2.encode("a<|pad|>b").ids, skipSpecialTokens: true), "ab")
+    }
+
+    func testMissingTokenizerJSONNamesTheFile() {
+        XCTAssertThrowsError(try Tokenizer.load(directory: URL(fileURLWithPath: "/nonexistent/model"))) { e in
+            XCTAssertTrue("\(e)".contains("tokenizer.json"), "\(e)")
+        }
+    }
+
+    func testMalformedJSONIsAClearError() throws {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("tok-bad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        try Data("{\"model\": ".utf8).write(to: d.appendingPathComponent("tokenizer.json"))
+        XCTAssertThrowsError(try Tokenizer.load(directory: d)) { e in XCTAssertTrue("\(e)".contains("not valid JSON"), "\(e)") }
+    }
+
+    func testUnknownModelTypeListsSupportedOnes() {
+        let j: Value = ["model": ["type": "Unigram", "vocab": []]]
+        XCTAssertThrowsError(try Tokenizer(tokenizerJSON: j, config: nil)) { e in XCTAssertTrue("\(e)".contains("supported: BPE"), "\(e)") }
+    }
+
+    func testUnknownPreTokenizerListsSupportedOnes() {
+        let j: Value = ["model": ["type": "BPE", "vocab": ["a": 0], "merges": []], "pre_tokenizer": ["type": "BertPreTokenizer"]]
+        XCTAssertThrowsError(try Tokenizer(tokenizerJSON: j, config: nil)) { e in XCTAssertTrue("\(e)".contains("ByteLevel, Split"), "\(e)") }
+    }
+}

