@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Values", .product(name: "OrderedCollections", package: "swift-collections")]),
         .target(name: "SFTRunKit", dependencies: ["Values", "Recipes", "Tokenization", "HubClient", "TensorCore", "WeightFiles", "Datasets", "Training"]),
         .executableTarget(name: "sftrun", dependencies: [
-            "SFTRunKit", "HubClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "SFTRunKit", "HubClient", "Tokenization", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .target(name: "TestSupport", dependencies: ["Values"], path: "Tests/TestSupport"),
@@ -46,6 +46,6 @@ let package = Package(
         .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "SFTRunKitTests", dependencies: ["SFTRunKit", "TestSupport"]),
+        .testTarget(name: "SFTRunKitTests", dependencies: ["SFTRunKit", "TestSupport", "Values"], exclude: ["Fixtures"]),
     ]
 )

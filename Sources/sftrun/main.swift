@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HubClient
 import SFTRunKit
+import Tokenization
 
 /// Options every recipe-taking subcommand shares.
 struct RecipeOptions: ParsableArguments {
@@ -14,7 +15,7 @@ struct Sftrun: ParsableCommand {
         commandName: "sftrun",
         abstract: "Supervised fine-tuning of causal language models from YAML recipes.",
         discussion: "`sftrun RECIPE` is the same as `sftrun train RECIPE`.",
-        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Download.self, Cache.self],
+        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Download.self, Cache.self, Tokenize.self],
         defaultSubcommand: Train.self)
 }
 
@@ -115,6 +116,32 @@ struct Cache: ParsableCommand {
         func run() throws {
             let status = HubCommands().remove(repo: repoID, type: repoType)
             if status != 0 { throw ExitCode(status) }
+        }
+    }
+}
+
+struct Tokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tokenize JSONL from stdin: {\"text\": ...} or {\"messages\": [...]} lines in, {\"ids\": [...]} lines out.",
+        discussion: "With --chat-template, output lines also carry \"text\" (the rendered template) and \"assistant_mask\". A line that cannot be processed gives {\"error\": ...} and the exit status is 1. With --decode, {\"ids\": [...]} lines are decoded and text lines get \"decoded\".")
+    @Option(help: "Folder with tokenizer.json (or vocab.json + merges.txt) and tokenizer_config.json.") var tokenizer: String
+    @Flag(help: "Do not add the post-processor's special tokens (BOS/EOS).") var noSpecialTokens = false
+    @Flag(help: "Render {\"messages\"} lines with the tokenizer's chat template.") var chatTemplate = false
+    @Flag(help: "End the rendered chat with the assistant prompt.") var addGenerationPrompt = false
+    @Flag(help: "Decode ids back to text.") var decode = false
+    func run() throws {
+        let tok: Tokenizer
+        do { tok = try Tokenizer.load(directory: URL(fileURLWithPath: tokenizer)) } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        do {
+            let status = try TokenizeCommand(tokenizer: tok, addSpecialTokens: !noSpecialTokens, chatTemplate: chatTemplate,
+                                             addGenerationPrompt: addGenerationPrompt, decode: decode).run()
+            if status != 0 { throw ExitCode(status) }
+        } catch let e as ExitCode { throw e } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

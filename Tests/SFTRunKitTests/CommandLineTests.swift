@@ -1,9 +1,10 @@
 import XCTest
 import TestSupport
+import Values
 
 /// Runs the built `sftrun` binary, to check what only the process shows: exit statuses and usage errors.
 final class CommandLineTests: XCTestCase {
-    func run(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    func run(_ args: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
         // The test bundle sits next to the products of the same build (`swift test` builds the executable too).
         var folder = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
         if folder.lastPathComponent.hasSuffix(".xctest") { folder.deleteLastPathComponent() }
@@ -20,7 +21,13 @@ final class CommandLineTests: XCTestCase {
         let o = Pipe(), e = Pipe()
         p.standardOutput = o
         p.standardError = e
+        let input = Pipe()
+        if stdin != nil { p.standardInput = input }
         try p.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
         let out = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let err = String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
@@ -100,5 +107,56 @@ final class CommandLineTests: XCTestCase {
         let offline = try run(["download", "org/tiny-model", "config.json", "--offline"], environment: env)
         XCTAssertEqual(offline.status, 1)
         XCTAssertTrue(offline.err.contains("org/tiny-model"), offline.err)
+    }
+
+    /// `sftrun tokenize` against transformers' apply_chat_template and encode (scripts/make_tokenize_cli_fixtures.py).
+    func testTokenizeMatchesTransformersForTextAndChats() throws {
+        let fixture = try JSON.parse(String(contentsOf: TestSupport.packageRoot.appendingPathComponent("Tests/SFTRunKitTests/Fixtures/tokenize_cli.json"), encoding: .utf8))
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: TestSupport.packageRoot.appendingPathComponent("Tests/TokenizationTests/Fixtures/smollm2/tokenizer.json"),
+                                         to: dir.appendingPathComponent("tokenizer.json"))
+        let config: Value = ["bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "pad_token": "<|im_end|>", "unk_token": "<|endoftext|>",
+                             "chat_template": fixture["chat_template"]!]
+        try JSON.serialize(config).write(to: dir.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
+        for chat in fixture["chats"]!.arrayValue! {
+            let gen = chat["add_generation_prompt"]!.boolValue!
+            let r = try run(["tokenize", "--tokenizer", dir.path, "--chat-template"] + (gen ? ["--add-generation-prompt"] : []),
+                            stdin: JSON.serialize(["messages": chat["messages"]!]) + "\n")
+            XCTAssertEqual(r.status, 0, r.err)
+            let line = try JSON.parse(r.out)
+            XCTAssertEqual(line["text"], chat["text"])
+            XCTAssertEqual(line["ids"], chat["ids"])
+            if !gen {
+                let ids = line["ids"]!.arrayValue!.map { $0.intValue! }
+                let mask = line["assistant_mask"]!.arrayValue!.map { $0.intValue! }
+                let assistant = zip(ids, mask).filter { $0.1 == 1 }.map(\.0)
+                let last = chat["messages"]!.arrayValue!.last!["content"]!.stringValue!
+                let decoded = try run(["tokenize", "--tokenizer", dir.path, "--decode"], stdin: JSON.serialize(["ids": .array(assistant.map { .int($0) })]) + "\n")
+                XCTAssertTrue(try JSON.parse(decoded.out)["text"]!.stringValue!.hasSuffix(last + "<|im_end|>\n"), decoded.out)
+            }
+        }
+        let input = fixture["texts"]!.arrayValue!.map { JSON.serialize(["text": $0["text"]!]) }.joined(separator: "\n") + "\n"
+        let r = try run(["tokenize", "--tokenizer", dir.path, "--decode"], stdin: input)
+        XCTAssertEqual(r.status, 0, r.err)
+        for (line, expected) in zip(r.out.split(separator: "\n"), fixture["texts"]!.arrayValue!) {
+            let v = try JSON.parse(String(line))
+            XCTAssertEqual(v["ids"], expected["ids"])
+            XCTAssertEqual(v["decoded"], expected["decoded"])
+        }
+    }
+
+    func testTokenizeReportsBadLinesInPlaceAndExitsOne() throws {
+        let r = try run(["tokenize", "--tokenizer", TestSupport.packageRoot.appendingPathComponent("Tests/TokenizationTests/Fixtures/smollm2").path],
+                        stdin: "{\"text\": \"ok\"}\nnot json\n{\"text\": 3}\n")
+        XCTAssertEqual(r.status, 1)
+        let lines = r.out.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 3)
+        XCTAssertTrue(lines[0].hasPrefix("{\"ids\": ["), lines[0])
+        XCTAssertTrue(lines[1].contains("\"error\": \"malformed JSON"), lines[1])
+        XCTAssertEqual(lines[2], #"{"error": "\"text\" must be a string, got integer"}"#)
+        let missing = try run(["tokenize", "--tokenizer", "/nonexistent"], stdin: "")
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertFalse(missing.err.isEmpty)
     }
 }
