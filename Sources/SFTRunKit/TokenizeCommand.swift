@@ -91,6 +91,7 @@ public struct TokenizeCommand {
         var failed = false
         let data = input.readDataToEndOfFile()
         let text = String(decoding: data, as: UTF8.self)
+        if text.isEmpty { return 0 }
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0) {
             let (o, f) = process(line: String(line), chat: chat)
             output(o)
