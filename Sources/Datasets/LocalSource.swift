@@ -10,6 +10,12 @@ public struct RowLocation: Sendable, Equatable, CustomStringConvertible {
     /// 0-based row number within the file.
     public var row: Int
     public var description: String { line > 0 ? "\(file):\(line)" : "\(file): row \(row)" }
+
+    public init(file: String, line: Int, row: Int) {
+        self.file = file
+        self.line = line
+        self.row = row
+    }
 }
 
 /// One example: named columns, in file order.
@@ -17,6 +23,11 @@ public struct Row: Sendable, Equatable {
     public var columns: OrderedDictionary<String, Value>
     public var location: RowLocation
     public subscript(column: String) -> Value? { columns[column] }
+
+    public init(columns: OrderedDictionary<String, Value>, location: RowLocation) {
+        self.columns = columns
+        self.location = location
+    }
 }
 
 /// A bad file or row, naming the file and line and saying what to do.
