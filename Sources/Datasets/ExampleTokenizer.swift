@@ -11,6 +11,11 @@ public struct TokenizedExample: Sendable, Equatable {
     public var inputIDs: [Int]
     public var labels: [Int]
     public var hasLoss: Bool { labels.contains { $0 != Self.ignoreIndex } }
+
+    public init(inputIDs: [Int], labels: [Int]) {
+        self.inputIDs = inputIDs
+        self.labels = labels
+    }
 }
 
 /// Turns formatted examples into ids and labels with TRL 1.16's rules (see `../shared/notes/trl-training-semantics.md`):

@@ -42,6 +42,7 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct LoadedRows: Sendable {
     public var rows: [Row] = []
     public var skipped: [DataError] = []
+    public init() {}
 }
 
 /// File formats read locally, with `datasets`' builder names.

@@ -15,7 +15,7 @@ struct Sftrun: ParsableCommand {
         commandName: "sftrun",
         abstract: "Supervised fine-tuning of causal language models from YAML recipes.",
         discussion: "`sftrun RECIPE` is the same as `sftrun train RECIPE`.",
-        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Download.self, Cache.self, Tokenize.self],
+        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Inspect.self, Download.self, Cache.self, Tokenize.self],
         defaultSubcommand: Train.self)
 }
 
@@ -143,6 +143,17 @@ struct Tokenize: ParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the first processed examples as the model sees them, with loss-bearing text marked, and dataset statistics.")
+    @Argument(help: "The recipe file.") var recipe: String
+    @OptionGroup var options: RecipeOptions
+    @Option(name: .customLong("n"), help: "How many examples to show.") var count = 3
+    func run() throws {
+        let status = InspectCommand().run(path: recipe, overrides: options.overrides, count: count)
+        if status != 0 { throw ExitCode(status) }
     }
 }
 
