@@ -15,7 +15,7 @@ struct Sftrun: ParsableCommand {
         commandName: "sftrun",
         abstract: "Supervised fine-tuning of causal language models from YAML recipes.",
         discussion: "`sftrun RECIPE` is the same as `sftrun train RECIPE`.",
-        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Inspect.self, Download.self, Cache.self, Tokenize.self],
+        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Inspect.self, Download.self, Cache.self, Tokenize.self, Bench.self],
         defaultSubcommand: Train.self)
 }
 
@@ -154,6 +154,22 @@ struct Inspect: ParsableCommand {
     func run() throws {
         let status = InspectCommand().run(path: recipe, overrides: options.overrides, count: count)
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Benchmarks (build with -c release).", subcommands: [TokenizeBench.self])
+    struct TokenizeBench: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "tokenize", abstract: "Encode throughput (MB/s) on a text file, one example per line: one core and all cores.")
+        @Option(help: "Tokenizer folder.") var tokenizer: String
+        @Argument(help: "Text file, one example per line.") var file: String
+        func run() throws {
+            let tok = try Tokenizer.load(directory: URL(fileURLWithPath: tokenizer))
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read \(file)") }
+            let lines = text.split(separator: "\n").map(String.init)
+            let r = TokenizerBenchmark.run(tokenizer: tok, lines: lines)
+            print(String(format: "%.2f MB, %d lines, %d tokens: one core %.2f MB/s, all cores %.2f MB/s", r.megabytes, r.lines, r.tokens, r.oneCoreMBps, r.allCoresMBps))
+        }
     }
 }
 
