@@ -321,27 +321,8 @@ extension Builtins {
         }
     }
 
+    /// A JSON string literal as Python's `json.dumps` writes it (`ensure_ascii` escapes all but printable ASCII).
     static func jsonString(_ s: String, into out: inout String, ascii: Bool) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if u.value < 0x20 { out += "\\u" + JValue.hex(u.value, 4) }
-                else if ascii && u.value > 0x7e {
-                    if u.value > 0xffff {
-                        let v = u.value - 0x10000
-                        out += "\\u" + JValue.hex(0xd800 + (v >> 10), 4) + "\\u" + JValue.hex(0xdc00 + (v & 0x3ff), 4)
-                    } else { out += "\\u" + JValue.hex(u.value, 4) }
-                } else { out.unicodeScalars.append(u) }
-            }
-        }
-        out += "\""
+        out += JSON.quote(s, asciiOnly: ascii)
     }
 }
