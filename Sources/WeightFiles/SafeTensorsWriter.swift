@@ -48,18 +48,22 @@ public enum SafeTensorsWriter {
     }
 
     /// Splits into shards of at most `maxShardBytes` (a single larger tensor gets its own shard), named
-    /// `model-00001-of-00002.safetensors`, plus `model.safetensors.index.json` as transformers writes it.
+    /// `model-00001-of-00002.safetensors`, plus `model.safetensors.index.json` as transformers 5 writes it
+    /// (`json.dumps(index, indent=2, sort_keys=True) + "\\n"`, metadata `total_parameters` and `total_size`).
     /// A checkpoint that fits in one shard is written as `model.safetensors` with no index. Returns the file names written.
     @discardableResult
     public static func writeSharded(_ tensors: [TensorData], maxShardBytes: Int, to directory: URL) throws -> [String] {
-        var shards: [[TensorData]] = [[]]
-        var current = 0
+        // huggingface_hub's split_state_dict_into_shards_factory: an oversized tensor is emitted as its own shard at once,
+        // while the shard being filled stays open and is emitted later.
+        var shards: [[TensorData]] = []
+        var current: [TensorData] = []
+        var currentSize = 0
         for t in tensors {
-            if current + t.bytes.count > maxShardBytes && !shards[shards.count - 1].isEmpty {
-                shards.append([]); current = 0
-            }
-            shards[shards.count - 1].append(t); current += t.bytes.count
+            if t.bytes.count > maxShardBytes { shards.append([t]); continue }
+            if currentSize + t.bytes.count > maxShardBytes { shards.append(current); current = []; currentSize = 0 }
+            current.append(t); currentSize += t.bytes.count
         }
+        if !current.isEmpty || shards.isEmpty { shards.append(current) }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if shards.count == 1 {
             try write(tensors, to: directory.appendingPathComponent("model.safetensors"))
@@ -75,7 +79,8 @@ public enum SafeTensorsWriter {
         }
         let total = tensors.reduce(0) { $0 + $1.bytes.count }
         let entries = weightMap.keys.sorted().map { "    \(JSON.quote($0)): \(JSON.quote(weightMap[$0]!))" }
-        let index = "{\n  \"metadata\": {\n    \"total_size\": \(total)\n  },\n  \"weight_map\": {\n\(entries.joined(separator: ",\n"))\n  }\n}\n"
+        let parameters = tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let index = "{\n  \"metadata\": {\n    \"total_parameters\": \(parameters),\n    \"total_size\": \(total)\n  },\n  \"weight_map\": {\n\(entries.joined(separator: ",\n"))\n  }\n}\n"
         try atomicWrite(Array(index.utf8), to: directory.appendingPathComponent(CheckpointIndex.fileName))
         names.append(CheckpointIndex.fileName)
         return names

@@ -13,9 +13,9 @@ final class SafeTensorsTests: XCTestCase {
         return d
     }
 
-    func expected() throws -> OrderedCollectionsFreeMap {
+    func expected() throws -> ExpectedTensors {
         let text = try String(contentsOf: fixtures.appendingPathComponent("all_dtypes.json"), encoding: .utf8)
-        return OrderedCollectionsFreeMap(value: try JSON.parse(text))
+        return ExpectedTensors(value: try JSON.parse(text))
     }
 
     func testEveryDtypeReadsTheValuesTorchWrote() throws {
@@ -63,10 +63,33 @@ final class SafeTensorsTests: XCTestCase {
                                "model-00003-of-00003.safetensors", "model.safetensors.index.json"])
         let idx = try CheckpointIndex(directory: d)
         XCTAssertEqual(idx.totalSize, 48)
+        let indexText = try String(contentsOf: d.appendingPathComponent("model.safetensors.index.json"), encoding: .utf8)
+        XCTAssertTrue(indexText.hasPrefix("{\n  \"metadata\": {\n    \"total_parameters\": 12,\n    \"total_size\": 48\n  },\n  \"weight_map\": {\n    \"layer.0.weight\": \"model-00001-of-00003.safetensors\","), indexText)
         XCTAssertEqual(Array(try idx.bytes("layer.2.weight")), Array(repeating: 2, count: 16))
         try FileManager.default.removeItem(at: d.appendingPathComponent("model-00002-of-00003.safetensors"))
         XCTAssertThrowsError(try CheckpointIndex(directory: d)) {
             XCTAssertTrue("\($0)".contains("shard model-00002-of-00003.safetensors named in weight_map is missing"), "\($0)")
+        }
+    }
+
+    func testOversizedTensorGetsItsOwnShardAheadOfTheOpenShardAsHuggingFaceHubSplits() throws {
+        let d = try tempDir()
+        let t = [TensorData(name: "a", dtype: .U8, shape: [4], bytes: [1, 1, 1, 1]),
+                 TensorData(name: "big", dtype: .U8, shape: [16], bytes: Array(repeating: 2, count: 16)),
+                 TensorData(name: "c", dtype: .U8, shape: [4], bytes: [3, 3, 3, 3])]
+        try SafeTensorsWriter.writeSharded(t, maxShardBytes: 10, to: d)
+        let idx = try CheckpointIndex(directory: d)
+        XCTAssertEqual(idx.weightMap, ["big": "model-00001-of-00002.safetensors", "a": "model-00002-of-00002.safetensors",
+                                       "c": "model-00002-of-00002.safetensors"])
+    }
+
+    func testTensorMissingFromItsMappedShardIsRefused() throws {
+        let d = try tempDir()
+        let t = (0..<2).map { TensorData(name: "t\($0)", dtype: .U8, shape: [8], bytes: Array(repeating: 0, count: 8)) }
+        try SafeTensorsWriter.writeSharded(t, maxShardBytes: 8, to: d)
+        try SafeTensorsWriter.write([t[0]], to: d.appendingPathComponent("model-00002-of-00002.safetensors"))
+        XCTAssertThrowsError(try CheckpointIndex(directory: d)) {
+            XCTAssertTrue("\($0)".contains("tensor \"t1\" is mapped to model-00002-of-00002.safetensors but that shard does not hold it"), "\($0)")
         }
     }
 
@@ -90,7 +113,7 @@ final class SafeTensorsTests: XCTestCase {
 }
 
 /// The expected-values JSON as a name → entry map.
-struct OrderedCollectionsFreeMap {
+struct ExpectedTensors {
     var value: [String: Value]
     var keys: [String] { value.keys.sorted() }
     init(value v: Value) { var m: [String: Value] = [:]; for (k, e) in v.objectValue! { m[k] = e }; value = m }
