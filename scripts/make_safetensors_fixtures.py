@@ -27,7 +27,7 @@ json.dump(expect, open(os.path.join(out, "all_dtypes.json"), "w"))
 
 # bf16/f16 narrowing cases: halfway ties, overflow, subnormals, NaN, infinities.
 cases = torch.tensor([1.0 + 2**-8, 1.0 + 3 * 2**-8, 1.0 + 2**-11, 1.0 + 3 * 2**-11, 65520.0, 65519.0, 1e-8, 6e-8,
-                      3.4e38, -0.0, float("inf"), float("-inf"), float("nan"), 0.1, -123.456, 2**-133], dtype=torch.float32)
+                      3.4e38, -0.0, float("inf"), float("-inf"), float("nan"), -float("nan"), 0.1, -123.456, 2**-133], dtype=torch.float32)
 json.dump({"f32_bits": cases.view(torch.int32).tolist(),
            "bf16_bits": cases.to(torch.bfloat16).view(torch.int16).tolist(),
            "f16_bits": cases.to(torch.float16).view(torch.int16).tolist()},

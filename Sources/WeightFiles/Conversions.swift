@@ -1,11 +1,11 @@
 /// Half-precision ↔ f32 conversions: widening is exact; narrowing rounds to nearest even and keeps NaN a NaN,
-/// matching torch's `.to(torch.bfloat16)` / `.to(torch.float16)`.
+/// matching torch's `.to(torch.bfloat16)` / `.to(torch.float16)` bit for bit (every bf16 NaN becomes 0xFFFF, as torch's CPU kernels write it).
 public enum Conversions {
     @inline(__always) public static func bf16ToFloat(_ h: UInt16) -> Float { Float(bitPattern: UInt32(h) << 16) }
 
     @inline(__always) public static func floatToBF16(_ f: Float) -> UInt16 {
         let u = f.bitPattern
-        if f.isNaN { return UInt16(truncatingIfNeeded: u >> 16) | 0x0040 }
+        if f.isNaN { return 0xFFFF }  // torch CPU kernels write every NaN as 0xFFFF
         let rounded = u &+ 0x7FFF &+ ((u >> 16) & 1)
         return UInt16(truncatingIfNeeded: rounded >> 16)
     }

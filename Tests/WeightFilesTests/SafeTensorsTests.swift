@@ -100,11 +100,6 @@ final class SafeTensorsTests: XCTestCase {
         let bf = v["bf16_bits"]!.arrayValue!.map { UInt16(bitPattern: Int16($0.intValue!)) }
         let h = v["f16_bits"]!.arrayValue!.map { UInt16(bitPattern: Int16($0.intValue!)) }
         for (i, x) in f32.enumerated() {
-            if x.isNaN {
-                XCTAssertTrue(Conversions.bf16ToFloat(Conversions.floatToBF16(x)).isNaN)
-                XCTAssertTrue(Conversions.f16ToFloat(Conversions.floatToF16(x)).isNaN)
-                continue
-            }
             XCTAssertEqual(Conversions.floatToBF16(x), bf[i], "bf16 of \(x)")
             XCTAssertEqual(Conversions.floatToF16(x), h[i], "f16 of \(x)")
             XCTAssertEqual(Conversions.floatToBF16(Conversions.bf16ToFloat(bf[i])), bf[i], "bf16 widening is exact")
