@@ -1,1 +1,0 @@
-// Placeholder until the WeightFiles module lands; replaced by its issue's work.

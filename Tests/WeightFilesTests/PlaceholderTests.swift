@@ -1,6 +1,0 @@
-import XCTest
-@testable import WeightFiles
-
-final class WeightFilesPlaceholderTests: XCTestCase {
-    func testModuleBuilds() {}
-}
