@@ -87,24 +87,8 @@ public enum SafeTensorsWriter {
     }
 
     static func atomicWrite(_ bytes: [UInt8], to url: URL) throws {
-        let dir = url.deletingLastPathComponent().path
-        let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
-        func fail(_ m: String) -> WeightFileError { WeightFileError(file: url.path, "\(m) (\(String(cString: strerror(errno)))); check the folder exists, is writable and has space") }
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw fail("cannot create temp file") }
-        var ok = bytes.withUnsafeBytes { b -> Bool in
-            var off = 0
-            while off < b.count {
-                let w = Glibc.write(fd, b.baseAddress! + off, b.count - off)
-                if w <= 0 { return false }
-                off += w
-            }
-            return true
+        do { try AtomicFile.write(bytes, to: url.path) } catch let e as AtomicFile.WriteError {
+            throw WeightFileError(file: url.path, "\(e.reason); check the folder exists, is writable and has space")
         }
-        ok = ok && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(tmp, url.path) == 0 else { unlink(tmp); throw fail("cannot write") }
-        let dfd = open(dir, O_RDONLY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 }
