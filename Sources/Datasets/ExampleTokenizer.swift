@@ -1,3 +1,5 @@
+import Values
+
 /// What the data pipeline needs from a tokenizer; `Tokenization.Tokenizer` conforms in SFTRunKit.
 public protocol TokenEncoder: Sendable {
     /// Ids and each token's UTF-8 byte range in `text`.
@@ -134,4 +136,3 @@ public struct ExampleTokenizer: Sendable {
     }
 }
 
-import Values

@@ -94,7 +94,7 @@ public enum RecipeResolver {
         var s = RecipeResolver.schema.resolve(raw)
         if let alternatives = (s["oneOf"] ?? s["anyOf"])?.arrayValue {
             let v = value
-            guard let fit = alternatives.map(RecipeResolver.schema.resolve).first(where: { JSONSchema(RecipeResolver.schema.root).validateAgainst(v, $0) }) else { return }
+            guard let fit = alternatives.map(RecipeResolver.schema.resolve).first(where: { RecipeResolver.schema.validateAgainst(v, $0) }) else { return }
             s = fit
         }
         switch value {

@@ -2,6 +2,7 @@ import XCTest
 import TestSupport
 @testable import SFTRunKit
 import Recipes
+import Values
 
 final class RecipeCommandsTests: XCTestCase {
     var dir: URL!
@@ -38,7 +39,7 @@ final class RecipeCommandsTests: XCTestCase {
     func testValidateJSONIsMachineReadable() throws {
         let bad = write("bad.yaml", Self.minimal + "training:\n  seed: -3\n")
         XCTAssertEqual(commands.validate(paths: [bad], overrides: [], json: true), 1)
-        let parsed = try JSON.parseForTest(stdout.joined())
+        let parsed = try JSON.parse(stdout.joined())
         XCTAssertEqual(parsed[0]?["line"], 7)
         XCTAssertEqual(parsed[0]?["column"], 9)
         XCTAssertEqual(parsed[0]?["path"], "training.seed")
@@ -109,9 +110,4 @@ final class RecipeCommandsTests: XCTestCase {
         XCTAssertTrue(text.contains("name_or_path: m  # \(p):2"), text)
         XCTAssertTrue(text.contains("# Fine-tuning: full"), text)
     }
-}
-
-import Values
-extension JSON {
-    static func parseForTest(_ s: String) throws -> Value { try parse(s) }
 }
