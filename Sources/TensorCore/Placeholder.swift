@@ -1,1 +1,0 @@
-// Placeholder until the TensorCore module lands; replaced by its issue's work.
