@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     ],
     targets: [
         // C libraries (Debian: libyaml-dev, libopenblas-dev, libcurl4-openssl-dev, libpcre2-dev).
@@ -27,7 +28,7 @@ let package = Package(
         .target(name: "Jinja", dependencies: ["Values"]),
         .target(name: "Tokenization", dependencies: ["Values", "Jinja", "CPCRE2"]),
         .target(name: "HubClient", dependencies: ["Values", "CCurl"]),
-        .target(name: "TensorCore", dependencies: ["COpenBLAS"]),
+        .target(name: "TensorCore", dependencies: ["COpenBLAS", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "WeightFiles", dependencies: ["Values"]),
         .target(name: "Training", dependencies: []),
         .target(name: "Datasets", dependencies: ["Values", .product(name: "OrderedCollections", package: "swift-collections")]),
@@ -42,7 +43,7 @@ let package = Package(
         .testTarget(name: "JinjaTests", dependencies: ["Jinja", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "HubClientTests", dependencies: ["HubClient", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "WeightFiles", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], exclude: ["Fixtures"]),
