@@ -1,0 +1,129 @@
+import Foundation
+import TensorCore
+import Values
+import WeightFiles
+
+/// Named tensors from any checkpoint format, widened to float32 on read.
+public protocol WeightSource {
+    var description: String { get }
+    var names: [String] { get }
+    func shape(_ name: String) throws -> [Int]
+    func floats(_ name: String) throws -> [Float]
+}
+
+/// A single safetensors file or a sharded checkpoint with its index.
+public struct SafeTensorsSource: WeightSource {
+    enum Storage { case file(SafeTensorsFile), index(CheckpointIndex) }
+    let storage: Storage
+    public let description: String
+
+    /// Finds `model.safetensors.index.json` or `model.safetensors` in `directory`.
+    public init(directory: URL) throws {
+        let index = directory.appendingPathComponent(CheckpointIndex.fileName)
+        let single = directory.appendingPathComponent("model.safetensors")
+        if FileManager.default.fileExists(atPath: index.path) {
+            storage = .index(try CheckpointIndex(directory: directory))
+            description = index.path
+        } else if FileManager.default.fileExists(atPath: single.path) {
+            storage = .file(try SafeTensorsFile(url: single))
+            description = single.path
+        } else {
+            let bin = FileManager.default.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path)
+            throw ModelError(file: directory.path, bin
+                ? "only pytorch_model.bin is here and this build reads safetensors; convert it (transformers: model.save_pretrained(dir, safe_serialization=True))"
+                : "no model.safetensors or model.safetensors.index.json; point model.name_or_path at a model folder")
+        }
+    }
+
+    public var names: [String] {
+        switch storage { case .file(let f): return f.names; case .index(let i): return i.names }
+    }
+    public func shape(_ name: String) throws -> [Int] {
+        switch storage { case .file(let f): return try f.info(name).shape; case .index(let i): return try i.info(name).shape }
+    }
+    public func floats(_ name: String) throws -> [Float] {
+        switch storage { case .file(let f): return try f.floats(name); case .index(let i): return try i.floats(name) }
+    }
+}
+
+/// Loading HF checkpoints into a model and writing trained models back as transformers expects them.
+public enum ModelCheckpoint {
+    /// Checkpoint entries that are buffers or duplicates, not weights (transformers ignores them too).
+    static func isIgnorable(_ name: String) -> Bool {
+        name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") || name.hasSuffix("rotary_emb.inv_freq")
+            || name.hasSuffix(".attention.bias") || name.hasSuffix(".attention.masked_bias")
+    }
+
+    /// Fills every parameter from `source`. Names match exactly or after dropping a leading `model.` /
+    /// `transformer.` (hub checkpoints of GPT-2 and OPT are saved from the base model); a tied lm_head is skipped.
+    /// Returns the checkpoint names that were not used.
+    @discardableResult
+    public static func load(_ model: CausalLM, from source: WeightSource) throws -> [String] {
+        var available: [String: String] = [:]
+        for n in source.names { available[n] = n }
+        func lookup(_ name: String) -> String? {
+            if let n = available[name] { return n }
+            for prefix in ["model.", "transformer."] where name.hasPrefix(prefix) {
+                if let n = available[String(name.dropFirst(prefix.count))] { return n }
+            }
+            return nil
+        }
+        var used = Set<String>(), missing: [String] = []
+        for p in model.params.all {
+            guard let key = lookup(p.name) else { missing.append(p.name); continue }
+            let shape = try source.shape(key)
+            guard shape == p.checkpointShape else {
+                throw ModelError(file: source.description, "\(key) has shape \(shape) but config.json implies \(p.checkpointShape); the weights do not belong to this config")
+            }
+            var values = try source.floats(key)
+            if p.transposedInCheckpoint { values = transpose(values, rows: shape[0], columns: shape[1]) }
+            values.withUnsafeBufferPointer { p.value.floats.update(from: $0.baseAddress!, count: values.count) }
+            used.insert(key)
+        }
+        if !missing.isEmpty {
+            let shown = missing.prefix(5).joined(separator: ", ")
+            throw ModelError(file: source.description, "missing \(missing.count) weight(s): \(shown)\(missing.count > 5 ? ", ..." : ""); the checkpoint does not match config.json")
+        }
+        let tiedHead = model.architecture.head == nil
+        return source.names.filter { !used.contains($0) && !isIgnorable($0) && !(tiedHead && $0.hasSuffix("lm_head.weight")) }
+    }
+
+    static func transpose(_ v: [Float], rows: Int, columns: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: v.count)
+        for r in 0..<rows { for c in 0..<columns { out[c * rows + r] = v[r * columns + c] } }
+        return out
+    }
+
+    /// The model's weights under their HF names, in `dtype` (float32 / bfloat16 / float16), Conv1D transposed back.
+    public static func tensors(_ model: CausalLM, dtype: ElementType = .float32) -> [TensorData] {
+        model.params.all.map { p in
+            var values = p.value.toArray()
+            if p.transposedInCheckpoint { values = transpose(values, rows: p.value.shape[0], columns: p.value.shape[1]) }
+            return tensorData(p.name, shape: p.checkpointShape, values: values, dtype: dtype)
+        }
+    }
+
+    public static func tensorData(_ name: String, shape: [Int], values: [Float], dtype: ElementType) -> TensorData {
+        var bytes = [UInt8]()
+        switch dtype {
+        case .float32:
+            bytes = values.withUnsafeBytes { Array($0) }
+            return TensorData(name: name, dtype: .F32, shape: shape, bytes: bytes)
+        case .bfloat16, .float16:
+            let bits = values.map { dtype == .bfloat16 ? Conversions.floatToBF16($0) : Conversions.floatToF16($0) }
+            bytes = bits.withUnsafeBytes { Array($0) }
+            return TensorData(name: name, dtype: dtype == .bfloat16 ? .BF16 : .F16, shape: shape, bytes: bytes)
+        }
+    }
+
+    /// Writes `model.safetensors` (sharded above `maxShardBytes`) and `config.json` into `directory`, each
+    /// atomically, so `AutoModelForCausalLM.from_pretrained(directory)` loads it.
+    public static func save(_ model: CausalLM, to directory: URL, dtype: ElementType = .float32, maxShardBytes: Int = 5_000_000_000) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try SafeTensorsWriter.writeSharded(tensors(model, dtype: dtype), maxShardBytes: maxShardBytes, to: directory)
+        var config = model.config.raw
+        let name = dtype == .float32 ? "float32" : dtype == .bfloat16 ? "bfloat16" : "float16"
+        _ = config.setValue(.string(name), at: ["dtype"])
+        try AtomicFile.write(JSON.serialize(config, pretty: true, indent: 2) + "\n", to: directory.appendingPathComponent("config.json").path)
+    }
+}
