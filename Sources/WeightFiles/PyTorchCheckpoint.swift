@@ -196,8 +196,8 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
     /// The tensor as 32-bit floats (F32 copied, F16/BF16 widened exactly, F64 and integers converted).
     public func floats(_ name: String) throws -> [Float] {
         let i = try info(name)
-        let b = try bytes(name)
-        let out = b.withUnsafeBytes { Conversions.toFloats($0, dtype: i.dtype) }
+        let out = i.isContiguous ? Conversions.toFloats(try rawBytes(name), dtype: i.dtype)
+            : try bytes(name).withUnsafeBytes { Conversions.toFloats($0, dtype: i.dtype) }
         guard let out else {
             throw WeightFileError(file: url.path, "tensor \"\(name)\" has dtype \(i.dtype.rawValue), which has no float conversion here; read it with bytes(_:)")
         }
