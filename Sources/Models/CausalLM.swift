@@ -134,7 +134,9 @@ public final class CausalLM {
         var x = Tensor(zeros: [n, table.shape[1]])
         var ids = input.inputIds
         ids.withUnsafeMutableBufferPointer { Embedding.forward(backend, ids: $0.baseAddress!, count: n, table: table, out: x.floats) }
+        if let p = arch.projectIn { x = p.forward(x, ctx) }
         if let pe = arch.positionEmbedding {
+            precondition(pe.value.shape[1] == x.shape[1], "position embeddings are \(pe.value.shape[1]) wide, hidden is \(x.shape[1])")
             let pos = Tensor(zeros: x.shape)
             var p = embeddingPositions(input)
             p.withUnsafeMutableBufferPointer {
@@ -143,7 +145,6 @@ public final class CausalLM {
             Elementwise.add(backend, x.floats, pos.floats, count: x.count)
         }
         ctx.dropout(x, p: config.embeddingDropout, site: 0)
-        if let p = arch.projectIn { x = p.forward(x, ctx) }
         let keep = ctx.save
         for block in arch.blocks {
             if let blockInputs {
@@ -188,20 +189,20 @@ public final class CausalLM {
             }
             d = block.backward(d, ctx)
         }
-        if let p = arch.projectIn { d = backwardLinear(p, d, ctx) }
         d = ctx.dropoutBackward(d, p: config.embeddingDropout, site: 0)
         let n = ctx.tokens
-        if let g = arch.tokenEmbedding.grad {
-            var ids = input.inputIds
-            ids.withUnsafeMutableBufferPointer {
-                Embedding.backward(backend, ids: $0.baseAddress!, count: n, dOut: d.floats, dTable: g.floats, columns: g.shape[1])
-            }
-        }
         if let pe = arch.positionEmbedding, let g = pe.grad {
             var p = embeddingPositions(input)
             p.withUnsafeMutableBufferPointer {
                 Embedding.backward(backend, ids: $0.baseAddress!, count: n, dOut: d.floats, dTable: g.floats, columns: g.shape[1],
                                    offset: arch.positionOffset)
+            }
+        }
+        if let p = arch.projectIn { d = backwardLinear(p, d, ctx) }
+        if let g = arch.tokenEmbedding.grad {
+            var ids = input.inputIds
+            ids.withUnsafeMutableBufferPointer {
+                Embedding.backward(backend, ids: $0.baseAddress!, count: n, dOut: d.floats, dTable: g.floats, columns: g.shape[1])
             }
         }
         return (result, ())

@@ -28,10 +28,7 @@ public struct SafeTensorsSource: WeightSource {
             storage = .file(try SafeTensorsFile(url: single))
             description = single.path
         } else {
-            let bin = FileManager.default.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path)
-            throw ModelError(file: directory.path, bin
-                ? "only pytorch_model.bin is here and this build reads safetensors; convert it (transformers: model.save_pretrained(dir, safe_serialization=True))"
-                : "no model.safetensors or model.safetensors.index.json; point model.name_or_path at a model folder")
+            throw ModelError(file: directory.path, "no model.safetensors or model.safetensors.index.json; point model.name_or_path at a model folder")
         }
     }
 
@@ -44,6 +41,55 @@ public struct SafeTensorsSource: WeightSource {
     public func floats(_ name: String) throws -> [Float] {
         switch storage { case .file(let f): return try f.floats(name); case .index(let i): return try i.floats(name) }
     }
+}
+
+/// `pytorch_model.bin` through the restricted unpickler (no code from the file ever runs).
+public struct PyTorchSource: WeightSource {
+    let checkpoint: PyTorchCheckpoint
+    public var description: String { checkpoint.url.path }
+    public init(url: URL) throws { checkpoint = try PyTorchCheckpoint(url: url) }
+    public var names: [String] { checkpoint.names }
+    public func shape(_ name: String) throws -> [Int] { try checkpoint.info(name).shape }
+    public func floats(_ name: String) throws -> [Float] { try checkpoint.floats(name) }
+}
+
+/// A llama.cpp GGUF file seen under HF Llama names, dequantized and with q/k rows un-permuted.
+public struct GGUFSource: WeightSource {
+    let file: GGUFFile
+    let ggufName: [String: String]
+    public var description: String { file.url.path }
+
+    public init(url: URL) throws {
+        file = try GGUFFile(url: url)
+        var map: [String: String] = [:]
+        for t in file.tensors { if let hf = GGUFLlama.huggingFaceName(t.name) { map[hf] = t.name } }
+        ggufName = map
+    }
+
+    /// config.json equivalent of the file's metadata.
+    public func config() throws -> Value { try GGUFLlama.huggingFaceConfig(file) }
+
+    public var names: [String] { ggufName.keys.sorted() }
+    public func shape(_ name: String) throws -> [Int] {
+        guard let g = ggufName[name] else { throw ModelError(file: description, "no tensor for \(name)") }
+        return try file.info(g).shape
+    }
+    public func floats(_ name: String) throws -> [Float] {
+        guard let g = ggufName[name] else { throw ModelError(file: description, "no tensor for \(name)") }
+        return try GGUFLlama.huggingFaceTensor(file, gguf: g).values
+    }
+}
+
+/// Picks the weights in a model folder: safetensors (single or sharded) first, else pytorch_model.bin.
+public func weightSource(directory: URL) throws -> WeightSource {
+    let fm = FileManager.default
+    if fm.fileExists(atPath: directory.appendingPathComponent(CheckpointIndex.fileName).path)
+        || fm.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path) {
+        return try SafeTensorsSource(directory: directory)
+    }
+    let bin = directory.appendingPathComponent("pytorch_model.bin")
+    if fm.fileExists(atPath: bin.path) { return try PyTorchSource(url: bin) }
+    throw ModelError(file: directory.path, "no model.safetensors, model.safetensors.index.json or pytorch_model.bin; point model.name_or_path at a model folder")
 }
 
 /// Loading HF checkpoints into a model and writing trained models back as transformers expects them.

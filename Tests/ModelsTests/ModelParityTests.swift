@@ -1,0 +1,108 @@
+import Foundation
+import TestSupport
+import WeightFiles
+import XCTest
+@testable import Models
+@testable import TensorCore
+
+/// Whole-model parity with transformers on tiny random models (scripts/make_model_fixtures.py): logits at real
+/// tokens, the mean loss over shifted labels, and every parameter's gradient.
+final class ModelParityTests: XCTestCase {
+    static let families = ["llama", "mistral", "qwen2", "gpt2", "opt", "opt350m", "gpt_neo"]
+    let be = CPUBackend(threads: 2)
+
+    func fixture(_ name: String) -> URL { TestSupport.packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/\(name)") }
+
+    func load(_ name: String) throws -> CausalLM {
+        let dir = fixture(name)
+        let model = CausalLM(config: try DecoderConfig.load(directory: dir), backend: be)
+        let unused = try ModelCheckpoint.load(model, from: try weightSource(directory: dir))
+        XCTAssertEqual(unused, [], "\(name): every checkpoint tensor is used")
+        return model
+    }
+
+    func batch(_ name: String) throws -> (ModelInput, SafeTensorsFile) {
+        let f = try SafeTensorsFile(url: fixture(name).appendingPathComponent("batch.safetensors"))
+        func ints(_ k: String) throws -> [Int32] { try f.floats(k).map { Int32($0) } }
+        let shape = try f.info("input_ids").shape
+        let mask = try ints("attention_mask").map { $0 != 0 }
+        return (ModelInput(batch: shape[0], seqLen: shape[1], inputIds: try ints("input_ids"), labels: try ints("labels"), attentionMask: mask), f)
+    }
+
+    func testLogitsLossAndGradientsMatchTransformers() throws {
+        for name in Self.families {
+            let model = try load(name)
+            let (input, f) = try batch(name)
+            let logits = model.logits(input).toArray()
+            let vocab = model.config.vocabSize
+            var real: [Float] = []
+            for (i, ok) in input.attentionMask!.enumerated() where ok { real += logits[(i * vocab)..<((i + 1) * vocab)] }
+            assertClose(real, try f.floats("logits"), "\(name) logits")
+
+            for p in model.params.all { p.setTrainable(true) }
+            for checkpointing in [false, true] {
+                model.params.zeroGradients()
+                model.gradientCheckpointing = checkpointing
+                let count = input.shiftedLabels.filter { $0 != -100 }.count
+                let r = model.forwardBackward(input, gradScale: 1 / Float(count))
+                XCTAssertEqual(r.count, count)
+                XCTAssertEqual(Float(r.lossSum / Double(r.count)), try f.floats("loss")[0], accuracy: 2e-6, "\(name) loss")
+                let grads = try SafeTensorsFile(url: fixture(name).appendingPathComponent("grads.safetensors"))
+                for gname in grads.names {
+                    let p = try XCTUnwrap(model.params[gname], "\(name): no parameter \(gname)")
+                    var got = p.grad!.toArray()
+                    if p.transposedInCheckpoint { got = ModelCheckpoint.transpose(got, rows: p.value.shape[0], columns: p.value.shape[1]) }
+                    assertClose(got, try grads.floats(gname), rtol: 1e-4, atol: 1e-6, "\(name) grad \(gname) (checkpointing \(checkpointing))")
+                }
+            }
+        }
+    }
+
+    func testSavedModelReloadsIdenticallyInHFLayout() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["gpt2", "llama"] {
+            let model = try load(name)
+            let out = dir.appendingPathComponent(name)
+            try ModelCheckpoint.save(model, to: out)
+            let saved = try SafeTensorsFile(url: out.appendingPathComponent("model.safetensors"))
+            let original = try SafeTensorsFile(url: fixture(name).appendingPathComponent("model.safetensors"))
+            XCTAssertEqual(Set(saved.names), Set(original.names), "\(name): same tensor names as save_pretrained")
+            for n in original.names {
+                XCTAssertEqual(try saved.info(n).shape, try original.info(n).shape, n)
+                XCTAssertEqual(try saved.floats(n), try original.floats(n), n)
+            }
+            let config = try DecoderConfig.load(directory: out)
+            XCTAssertEqual(config.family, model.config.family)
+        }
+    }
+
+    func testBadCheckpointsAreNamedErrors() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        XCTAssertThrowsError(try DecoderConfig.load(directory: dir)) { XCTAssertTrue("\($0)".contains("no config.json"), "\($0)") }
+        try #"{"model_type": "bert", "vocab_size": 10}"#.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try DecoderConfig.load(directory: dir)) { XCTAssertTrue("\($0)".contains("model_type \"bert\" is not supported"), "\($0)") }
+        XCTAssertThrowsError(try weightSource(directory: dir)) { XCTAssertTrue("\($0)".contains("no model.safetensors"), "\($0)") }
+        // llama's config with gpt2's weights
+        let model = CausalLM(config: try DecoderConfig.load(directory: fixture("llama")), backend: be)
+        XCTAssertThrowsError(try ModelCheckpoint.load(model, from: try weightSource(directory: fixture("gpt2")))) {
+            XCTAssertTrue("\($0)".contains("missing"), "\($0)")
+        }
+        let wide = CausalLM(config: try DecoderConfig.load(directory: fixture("mistral")), backend: be)
+        XCTAssertThrowsError(try ModelCheckpoint.load(wide, from: try weightSource(directory: fixture("llama")))) {
+            XCTAssertTrue("\($0)".contains("shape"), "\($0)")
+        }
+    }
+}
+
+/// |got − want| ≤ rtol·|want| + atol·max(1, max|want|).
+func assertClose(_ got: [Float], _ want: [Float], rtol: Float = 1e-5, atol: Float = 1e-6, _ what: String,
+                 file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(got.count, want.count, "\(what): element count", file: file, line: line)
+    let scale = max(want.map { abs($0) }.max() ?? 0, 1)
+    for i in 0..<min(got.count, want.count) where abs(got[i] - want[i]) > rtol * abs(want[i]) + atol * scale {
+        XCTFail("\(what): element \(i) is \(got[i]), want \(want[i])", file: file, line: line)
+        return
+    }
+}
