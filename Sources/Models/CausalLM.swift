@@ -78,6 +78,23 @@ public final class CausalLM {
             : nil
     }
 
+    /// Every linear layer of the blocks (not the LM head), for adapters to wrap.
+    public var linearLayers: [LinearLayer] {
+        architecture.blocks.flatMap { b -> [LinearLayer] in
+            var out: [LinearLayer] = []
+            switch b.attention.projections {
+            case .separate(let q, let k, let v): out += [q, k, v]
+            case .fused(let p): out.append(p)
+            }
+            out.append(b.attention.output)
+            switch b.mlp.kind {
+            case .plain(let fc1, let fc2): out += [fc1, fc2]
+            case .gated(let gate, let up, let down): out += [gate, up, down]
+            }
+            return out
+        } + [architecture.projectIn, architecture.projectOut].compactMap { $0 }
+    }
+
     /// The output projection's weight (the token embedding when tied).
     public var headWeight: Parameter { architecture.head ?? architecture.tokenEmbedding }
 

@@ -28,18 +28,18 @@ public final class StepContext {
         self.dropoutSeed = dropoutSeed
     }
 
-    func mask(window: Int?) -> AttentionMask {
+    public func mask(window: Int?) -> AttentionMask {
         AttentionMask(keyValid: keyValid, segmentIds: segmentIds, window: window)
     }
 
     /// Inverted dropout in place on `x` (training only); `site` names the place in the network.
-    func dropout(_ x: Tensor, p: Double, site: UInt64) {
+    public func dropout(_ x: Tensor, p: Double, site: UInt64) {
         guard training, p > 0 else { return }
         Dropout(probability: p, seed: dropoutSeed).forward(backend, stream: site, x: x.floats, y: x.floats, count: x.count)
     }
 
     /// Gradient through the dropout at `site`: a new tensor, or `dy` itself when dropout is off.
-    func dropoutBackward(_ dy: Tensor, p: Double, site: UInt64) -> Tensor {
+    public func dropoutBackward(_ dy: Tensor, p: Double, site: UInt64) -> Tensor {
         guard training, p > 0 else { return dy }
         let dx = Tensor(zeros: dy.shape)
         Dropout(probability: p, seed: dropoutSeed).backward(backend, stream: site, dy: dy.floats, dx: dx.floats, count: dy.count)
@@ -47,10 +47,19 @@ public final class StepContext {
     }
 }
 
-/// nn.Linear (or GPT-2's Conv1D, stored transposed): keeps its input for the weight gradient.
+/// A trainable side path added to a linear layer whose base weight is usually frozen (LoRA, in the PEFT module).
+public protocol LinearAdapter: AnyObject {
+    /// y += adapter(x); keeps what backward needs when `ctx.save`.
+    func forward(_ x: Tensor, into y: Tensor, _ ctx: StepContext)
+    /// Accumulates dx += ∂(adapter output)/∂x · dy (when dx is given) and the adapter's own gradients.
+    func backward(_ dy: Tensor, _ ctx: StepContext, dx: Tensor?)
+}
+
+/// nn.Linear (or GPT-2's Conv1D, stored transposed): keeps its input only when its weight trains.
 public final class LinearLayer {
     public let weight: Parameter
     public let bias: Parameter?
+    public var adapter: LinearAdapter?
     var input: Tensor?
 
     public init(_ params: ParameterSet, _ name: String, inFeatures: Int, outFeatures: Int, bias: Bool, conv1D: Bool = false) {
@@ -58,14 +67,24 @@ public final class LinearLayer {
         self.bias = bias ? params.add("\(name).bias", [outFeatures], decays: false) : nil
     }
 
+    /// The module path in the HF model (`model.layers.0.self_attn.q_proj`), as PEFT's target_modules match it.
+    public var modulePath: String { String(weight.name.dropLast(".weight".count)) }
+    public var inFeatures: Int { weight.value.shape[1] }
+    public var outFeatures: Int { weight.value.shape[0] }
+
     func forward(_ x: Tensor, _ ctx: StepContext) -> Tensor {
-        if ctx.save { input = x }
-        return Linear.forward(ctx.backend, x: x, weight: weight.value, bias: bias?.value)
+        if ctx.save && weight.trainable { input = x }
+        let y = Linear.forward(ctx.backend, x: x, weight: weight.value, bias: bias?.value)
+        adapter?.forward(x, into: y, ctx)
+        return y
     }
 
     /// Accumulates into `dx` (when given) and into the parameter gradients; frees the saved input.
     func backward(_ dy: Tensor, _ ctx: StepContext, dx: Tensor?) {
-        guard let x = input else { preconditionFailure("\(weight.name): backward without a saved forward") }
+        adapter?.backward(dy, ctx, dx: dx)
+        precondition(weight.grad == nil || input != nil, "\(weight.name): backward without a saved forward")
+        // x is read only for the weight gradient; otherwise it just carries the shape.
+        let x = input ?? dx ?? Tensor(zeros: [dy.count / outFeatures, inFeatures])
         Linear.backward(ctx.backend, dy: dy, x: x, weight: weight.value, dx: dx, dWeight: weight.grad, dBias: bias?.grad)
         input = nil
     }
