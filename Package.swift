@@ -31,7 +31,8 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["COpenBLAS", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "WeightFiles", dependencies: ["Values"]),
         .target(name: "Models", dependencies: ["TensorCore", "WeightFiles", "Values"]),
-        .target(name: "Training", dependencies: []),
+        .target(name: "Training", dependencies: ["Models", "TensorCore", "Datasets", "WeightFiles", "Values",
+                                                .product(name: "OrderedCollections", package: "swift-collections")]),
         .target(name: "Datasets", dependencies: ["Values", .product(name: "OrderedCollections", package: "swift-collections")]),
         .target(name: "SFTRunKit", dependencies: ["Values", "Recipes", "Tokenization", "HubClient", "TensorCore", "WeightFiles", "Models", "Datasets", "Training"]),
         .executableTarget(name: "sftrun", dependencies: [
@@ -47,7 +48,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "WeightFiles", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "WeightFiles", "Values", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TensorCore", "Datasets", "Values", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SFTRunKitTests", dependencies: ["SFTRunKit", "TestSupport", "Values"], exclude: ["Fixtures"]),
     ]

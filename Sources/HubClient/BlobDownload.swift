@@ -183,3 +183,22 @@ extension HubClient {
         if free < needed - already { throw .diskFull(path: target, bytesNeeded: needed - already - free) }
     }
 }
+
+/// sha256 of files, for checkpoint manifests and recipe.lock.yaml.
+public enum FileDigest {
+    /// Hex sha256 of a file's bytes, read in 1 MiB pieces.
+    public static func sha256(of url: URL) throws -> String {
+        guard let h = FileHandle(forReadingAtPath: url.path) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: url.path])
+        }
+        defer { try? h.close() }
+        var digest = SHA256()
+        while let chunk = try h.read(upToCount: 1 << 20), !chunk.isEmpty {
+            chunk.withUnsafeBytes { digest.update($0) }
+        }
+        return digest.hexDigest()
+    }
+
+    /// Hex sha256 of bytes in memory.
+    public static func sha256(_ bytes: [UInt8]) -> String { SHA256.hex(bytes) }
+}

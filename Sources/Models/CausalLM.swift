@@ -59,6 +59,8 @@ public final class CausalLM {
     public var gradientCheckpointing = false
     /// Rows of logits made at once by the fused loss.
     public var lossChunkRows = LinearCrossEntropy.defaultChunkRows
+    /// NEFTune: uniform noise of magnitude alpha/√(T·d) on the token embeddings, in training only.
+    public var neftuneNoiseAlpha: Double?
     let rotary: RotaryEmbedding?
 
     public init(config: DecoderConfig, backend: Backend) {
@@ -151,6 +153,11 @@ public final class CausalLM {
         var x = Tensor(zeros: [n, table.shape[1]])
         var ids = input.inputIds
         ids.withUnsafeMutableBufferPointer { Embedding.forward(backend, ids: $0.baseAddress!, count: n, table: table, out: x.floats) }
+        if ctx.training, let alpha = neftuneNoiseAlpha, alpha > 0 {
+            let magnitude = alpha / Double(input.seqLen * table.shape[1]).squareRoot()
+            var rng = SplitMix64(seed: ctx.dropoutSeed ^ 0x4E45_4654_554E_45)
+            for i in 0..<x.count { x.floats[i] += Float((rng.nextUnit() * 2 - 1) * magnitude) }
+        }
         if let p = arch.projectIn { x = p.forward(x, ctx) }
         if let pe = arch.positionEmbedding {
             precondition(pe.value.shape[1] == x.shape[1], "position embeddings are \(pe.value.shape[1]) wide, hidden is \(x.shape[1])")
@@ -229,5 +236,30 @@ public final class CausalLM {
         let dx = Tensor(zeros: [dy.count / dy.shape.last! , p.weight.value.shape[1]])
         p.backward(dy, ctx, dx: dx)
         return dx
+    }
+}
+
+/// Small seeded generator for noise and shuffles (splitmix64): the same seed gives the same stream everywhere.
+public struct SplitMix64: Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
+
+    /// Fisher–Yates shuffle of 0..<n.
+    public mutating func permutation(_ n: Int) -> [Int] {
+        var a = Array(0..<n)
+        if n < 2 { return a }
+        for i in stride(from: n - 1, to: 0, by: -1) { a.swapAt(i, Int(next() % UInt64(i + 1))) }
+        return a
     }
 }

@@ -15,24 +15,31 @@ public struct DataPreparation {
         public var description: String
     }
 
-    /// Loads the tokenizer from a local folder, or its files from the Hub into the HF cache.
-    public static func loadTokenizer(_ recipe: Recipe, hub: HubConfiguration = .fromEnvironment()) throws -> Tokenizer {
+    /// The folder holding the tokenizer files: local, or fetched from the Hub into the HF cache.
+    public static func tokenizerFolder(_ recipe: Recipe, hub: HubConfiguration = .fromEnvironment()) throws -> URL {
         let source = recipe.tokenizer.nameOrPath ?? recipe.model.nameOrPath
         var isDir: ObjCBool = false
-        var folder: URL
         if FileManager.default.fileExists(atPath: source, isDirectory: &isDir), isDir.boolValue {
-            folder = URL(fileURLWithPath: source)
-        } else if source.hasSuffix(".gguf") {
-            throw Failure(description: "tokenizer: reading the tokenizer from a GGUF file is not available in this build yet; set tokenizer.name_or_path to a folder with tokenizer.json")
-        } else {
-            let client = HubClient(configuration: hub, progress: StandardProgressReporter())
-            do {
-                folder = try client.snapshotDownload(repo: source, revision: recipe.model.revision,
-                                                     include: ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"])
-            } catch {
-                throw Failure(description: "tokenizer \(source): \(error)")
-            }
+            return URL(fileURLWithPath: source)
         }
+        if source.hasSuffix(".gguf") {
+            throw Failure(description: "tokenizer: reading the tokenizer from a GGUF file is not available in this build yet; set tokenizer.name_or_path to a folder with tokenizer.json")
+        }
+        let client = HubClient(configuration: hub, progress: StandardProgressReporter())
+        do {
+            return try client.snapshotDownload(repo: source, revision: recipe.model.revision, include: tokenizerFiles)
+        } catch {
+            throw Failure(description: "tokenizer \(source): \(error)")
+        }
+    }
+
+    /// Files that make up a tokenizer, copied next to every saved model.
+    public static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
+                                        "tokenizer.model", "added_tokens.json", "chat_template.jinja"]
+
+    /// Loads the tokenizer from a local folder, or its files from the Hub into the HF cache.
+    public static func loadTokenizer(_ recipe: Recipe, hub: HubConfiguration = .fromEnvironment()) throws -> Tokenizer {
+        let folder = try tokenizerFolder(recipe, hub: hub)
         var tokenizer = try Tokenizer.load(directory: folder)
         if recipe.tokenizer.chatTemplate == "chatml" {
             tokenizer = tokenizer.addingSpecialTokens([ChatML.bos, ChatML.eos])

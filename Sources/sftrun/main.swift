@@ -24,7 +24,7 @@ struct Train: ParsableCommand {
     @Argument(help: "The recipe file.") var recipe: String
     @OptionGroup var options: RecipeOptions
     func run() throws {
-        let status = RecipeCommands().train(path: recipe, overrides: options.overrides, executor: TrainerUnavailable())
+        let status = RecipeCommands().train(path: recipe, overrides: options.overrides, executor: LocalTrainer())
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -63,7 +63,7 @@ struct Sweep: ParsableCommand {
     @Option(help: ArgumentHelp("Add a sweep axis, e.g. --grid peft.r=8,16.", valueName: "KEY=V1,V2")) var grid: [String] = []
     @Flag(help: "List the runs without running them.") var dryRun = false
     func run() throws {
-        let status = RecipeCommands().sweep(path: recipe, overrides: options.overrides, grid: grid, dryRun: dryRun, executor: TrainerUnavailable())
+        let status = RecipeCommands().sweep(path: recipe, overrides: options.overrides, grid: grid, dryRun: dryRun, executor: LocalTrainer())
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -11,6 +11,22 @@ public enum LinearCrossEntropy {
     public struct Result: Sendable, Equatable {
         public var lossSum: Double
         public var count: Int
+        /// Labelled rows whose arg-max logit is the label (TRL's mean_token_accuracy numerator).
+        public var correct: Int = 0
+        /// Σ of the softmax entropy over labelled rows (TRL's entropy numerator).
+        public var entropySum: Double = 0
+
+        public init(lossSum: Double, count: Int, correct: Int = 0, entropySum: Double = 0) {
+            self.lossSum = lossSum
+            self.count = count
+            self.correct = correct
+            self.entropySum = entropySum
+        }
+
+        public static func + (a: Result, b: Result) -> Result {
+            Result(lossSum: a.lossSum + b.lossSum, count: a.count + b.count, correct: a.correct + b.correct,
+                   entropySum: a.entropySum + b.entropySum)
+        }
     }
 
     /// hidden [N, C], weight [V, C] (any storage), labels [N]. With `gradScale` set, accumulates
@@ -28,32 +44,43 @@ public enum LinearCrossEntropy {
         let chunk = max(1, min(chunkRows, rows.count))
         let h = Tensor(zeros: [chunk, c]), logits = Tensor(zeros: [chunk, vocab])
         let dh = gradScale == nil ? nil : Tensor(zeros: [chunk, c])
-        var losses = [Double](repeating: 0, count: chunk)
-        var total = 0.0
+        var losses = [Double](repeating: 0, count: chunk), entropies = losses
+        var hits = [Bool](repeating: false, count: chunk)
+        var total = Result(lossSum: 0, count: rows.count)
         var start = 0
         while start < rows.count {
             let part = Array(rows[start..<min(rows.count, start + chunk)]), r = part.count
             for (j, i) in part.enumerated() { (h.floats + j * c).update(from: hidden.floats + i * c, count: c) }
             let hr = h.rows(0..<r), lr = logits.rows(0..<r)
             _ = Linear.forward(be, x: hr, weight: weight, bias: nil, into: lr)
-            losses.withUnsafeMutableBufferPointer { lossBuf in
-                let lp = lossBuf.baseAddress!
+            losses.withUnsafeMutableBufferPointer { lossBuf in entropies.withUnsafeMutableBufferPointer { entBuf in hits.withUnsafeMutableBufferPointer { hitBuf in
+                let lp = lossBuf.baseAddress!, ep = entBuf.baseAddress!, hp = hitBuf.baseAddress!
                 be.parallelRows(r) { range in
                     for j in range {
                         let row = lr.floats + j * vocab, label = Int(labels[part[j]])
-                        var m = -Float.infinity
-                        for v in 0..<vocab { m = max(m, row[v]) }
-                        var s: Float = 0
-                        for v in 0..<vocab { s += Float.exp(row[v] - m) }
+                        var m = -Float.infinity, best = 0
+                        for v in 0..<vocab where row[v] > m { m = row[v]; best = v }
+                        var s: Float = 0, sx: Float = 0
+                        for v in 0..<vocab {
+                            let e = Float.exp(row[v] - m)
+                            s += e
+                            sx += e * (row[v] - m)
+                        }
                         let lse = m + Float.log(s)
                         lp[j] = Double(lse - row[label])
+                        ep[j] = Double(Float.log(s) - sx / s)
+                        hp[j] = best == label
                         guard let g = gradScale else { continue }
                         for v in 0..<vocab { row[v] = Float.exp(row[v] - lse) * g }
                         row[label] -= g
                     }
                 }
+            } } }
+            for j in 0..<r {
+                total.lossSum += losses[j]
+                total.entropySum += entropies[j]
+                if hits[j] { total.correct += 1 }
             }
-            for j in 0..<r { total += losses[j] }
             if let dh, gradScale != nil {
                 let dhr = dh.rows(0..<r)
                 dhr.zero()
@@ -67,7 +94,7 @@ public enum LinearCrossEntropy {
             }
             start += r
         }
-        return Result(lossSum: total, count: rows.count)
+        return total
     }
 
     /// Unfused cross-entropy over given logits [N, V] (generic, for gradient checks): Σ loss, and

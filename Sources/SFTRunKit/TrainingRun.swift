@@ -1,0 +1,268 @@
+import Datasets
+import Foundation
+import HubClient
+import Models
+import OrderedCollections
+import Recipes
+import TensorCore
+import Tokenization
+import Training
+import Values
+
+/// The trainer of this build: `sftrun RECIPE` loads model, tokenizer and data, trains with TRL's rules and
+/// writes an HF-format model, trainer_state.json, metrics.jsonl, recipe.resolved.yaml and recipe.lock.yaml.
+public struct LocalTrainer: RunExecutor {
+    public var progressToTTY: Bool
+
+    public init(progressToTTY: Bool = isatty(STDERR_FILENO) != 0) { self.progressToTTY = progressToTTY }
+
+    public func run(_ resolved: ResolvedRecipe) -> RunResult {
+        do {
+            return try execute(resolved)
+        } catch let e as TrainingError {
+            return .failed(e.description, exitCode: e.exitCode)
+        } catch let e as UnsupportedFeature {
+            return .failed(e.description, exitCode: 3)
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
+    struct UnsupportedFeature: Error, CustomStringConvertible { var description: String }
+
+    func note(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+    func execute(_ resolved: ResolvedRecipe) throws -> RunResult {
+        let recipe = resolved.recipe
+        if recipe.quantization != nil {
+            throw UnsupportedFeature(description: "quantization: loading the base model in 8/4 bits is not available in this build yet; remove the quantization section to train in float32")
+        }
+        if recipe.lora != nil {
+            throw UnsupportedFeature(description: "peft: LoRA training is not available in this build yet; remove the peft section to fine-tune all weights")
+        }
+        let started = Date()
+        let backend = CPUBackend(threads: recipe.threads ?? 0)
+        let recipeDir = (resolved.document.file as NSString).deletingLastPathComponent
+        let prep = try DataPreparation(recipe: recipe, recipeDirectory: recipeDir.isEmpty ? "." : recipeDir)
+        let tokenizerFolder = try DataPreparation.tokenizerFolder(recipe)
+        let loaded = try ModelLoading.load(recipe, backend: backend)
+        let model = loaded.model
+        if !loaded.unusedTensors.isEmpty {
+            note("note: \(loaded.unusedTensors.count) checkpoint tensor(s) not used by the model: \(loaded.unusedTensors.prefix(3).joined(separator: ", "))")
+        }
+        guard prep.tokenizer.vocabSize <= model.config.vocabSize else {
+            throw TrainingError("the tokenizer has \(prep.tokenizer.vocabSize) tokens but the model's embedding only \(model.config.vocabSize) rows (added tokens such as chatml's need an embedding resize, which this build does not do yet); use the model's own chat template")
+        }
+
+        let trainRows = try prep.loadRows(recipe.data.train)
+        var train = try prep.prepare(trainRows.rows)
+        var evalExamples: [TokenizedExample] = []
+        if !recipe.data.eval.isEmpty {
+            evalExamples = try prep.prepare(prep.loadRows(recipe.data.eval).rows).examples
+        } else if recipe.data.valSetSize > 0 {
+            (train.examples, evalExamples) = Self.split(train.examples, size: recipe.data.valSetSize, seed: UInt64(recipe.training.seed))
+        }
+        if !train.skipped.isEmpty { note("data: skipped \(train.skipped.count) row(s); first: \(train.skipped[0])") }
+        let padID = prep.tokenizer.padTokenId ?? prep.tokenizer.eosTokenId ?? 0
+        for e in train.examples + evalExamples {
+            if let bad = e.inputIDs.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
+                throw TrainingError("token id \(bad) is outside the model's vocabulary of \(model.config.vocabSize); the tokenizer does not belong to this model")
+            }
+        }
+
+        let trainItems: Int
+        let collate: ([Int]) -> PaddedBatch
+        if recipe.data.packing {
+            let strategy = PackingStrategy(rawValue: recipe.data.packingStrategy) ?? .bfd
+            let rows = Packer.pack(train.examples.map { [$0.inputIDs, $0.labels] }, seqLength: recipe.data.maxLength ?? 1024, strategy: strategy)
+            trainItems = rows.count
+            collate = { idx in Collator.packed(idx.map { rows[$0] }, padID: padID) }
+        } else {
+            let examples = train.examples
+            trainItems = examples.count
+            collate = { idx in Collator.pad(idx.map { examples[$0] }, padID: padID, padToMultipleOf: recipe.data.padToMultipleOf) }
+        }
+        let evalBatchSize = recipe.training.perDeviceEvalBatchSize
+        let evalBatches = stride(from: 0, to: evalExamples.count, by: evalBatchSize).map {
+            Collator.pad(Array(evalExamples[$0..<min(evalExamples.count, $0 + evalBatchSize)]), padID: padID, padToMultipleOf: recipe.data.padToMultipleOf)
+        }
+
+        let out = URL(fileURLWithPath: recipe.training.outputDir)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try AtomicFile.write(resolved.plainYAML(), to: out.appendingPathComponent("recipe.resolved.yaml").path)
+        for p in model.params.all { p.setTrainable(true) }
+        let dtype = ElementType(rawValue: recipe.model.dtype) ?? .float32
+        let persistence = FullModelPersistence(model: model, tokenizerFolder: tokenizerFolder, chatTemplate: prep.chat?.source, dtype: dtype)
+        let settings = Self.settings(recipe, outputDir: out)
+        let dataHash = FileDigest.sha256(train.examples.flatMap { $0.inputIDs + [-1] + $0.labels + [-2] }.withUnsafeBytes { Array($0) })
+        let trainer = try SFTTrainer(model: model, settings: settings, trainItems: trainItems, collate: collate, evalBatches: evalBatches,
+                                     persistence: persistence, digest: FileDigest.sha256(of:),
+                                     fingerprint: ["data_sha256": dataHash, "max_length": "\(recipe.data.maxLength ?? 0)",
+                                                   "packing": "\(recipe.data.packing)", "model": recipe.model.nameOrPath])
+        let metrics = MetricsLog(url: out.appendingPathComponent("metrics.jsonl"), tty: progressToTTY)
+        trainer.onLog = { metrics.write($0, total: trainer.state.maxSteps) }
+        var resume: URL?
+        switch recipe.training.resumeFromCheckpoint {
+        case .no: break
+        case .path(let p): resume = URL(fileURLWithPath: p)
+        case .latest:
+            resume = trainer.checkpoints.latestValid(warn: note)?.url
+            if resume == nil { note("resume_from_checkpoint: no valid checkpoint in \(out.path); starting from the beginning") }
+        }
+        note("sftrun: \(model.config.family.rawValue) with \(model.params.count) parameters, \(trainItems) training \(recipe.data.packing ? "rows" : "examples"), "
+             + "\(trainer.dataSchedule.totalSteps(epochs: settings.numTrainEpochs, maxSteps: settings.maxSteps)) steps; ready in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+        StopRequest.install()
+        let outcome = try trainer.train(resume: resume)
+        try AtomicFile.write(trainer.state.serialized(), to: out.appendingPathComponent("trainer_state.json").path)
+        if outcome.interrupted {
+            return .failed("interrupted at step \(outcome.steps); checkpoint saved to \(outcome.lastCheckpoint?.path ?? "?"). "
+                           + "Resume with: sftrun \(resolved.document.file) --set training.resume_from_checkpoint=true", exitCode: 130)
+        }
+        try persistence.save(to: out)
+        try RecipeLock.write(resolved, model: loaded, tokenizerFolder: tokenizerFolder, dataFiles: recipe.data.train.map(\.path),
+                             chatTemplate: prep.chat?.source, to: out.appendingPathComponent("recipe.lock.yaml"))
+        note("sftrun: done: \(outcome.steps) steps, train loss \(String(format: "%.4f", outcome.trainLoss)); model saved to \(out.path)")
+        return RunResult(succeeded: true, exitCode: 0, message: nil, trainLoss: outcome.trainLoss, evalLoss: outcome.evalLoss)
+    }
+
+    /// A seeded split: `size` < 1 is a fraction, otherwise a count (like datasets' train_test_split).
+    static func split(_ examples: [TokenizedExample], size: Double, seed: UInt64) -> ([TokenizedExample], [TokenizedExample]) {
+        var rng = SplitMix64(seed: seed)
+        let order = rng.permutation(examples.count)
+        let n = size < 1 ? Int((Double(examples.count) * size).rounded(.up)) : Int(size)
+        let evalIdx = Set(order.prefix(min(n, examples.count - 1)))
+        return (examples.indices.filter { !evalIdx.contains($0) }.map { examples[$0] }, order.prefix(min(n, examples.count - 1)).map { examples[$0] })
+    }
+
+    static func settings(_ recipe: Recipe, outputDir: URL) -> TrainerSettings {
+        let t = recipe.training
+        var s = TrainerSettings(outputDir: outputDir)
+        s.numTrainEpochs = t.numTrainEpochs
+        s.maxSteps = t.maxSteps
+        s.batchSize = t.perDeviceTrainBatchSize
+        s.evalBatchSize = t.perDeviceEvalBatchSize
+        s.gradientAccumulationSteps = t.gradientAccumulationSteps
+        s.learningRate = t.learningRate
+        s.scheduleKind = LearningRateSchedule.Kind(rawValue: t.lrSchedulerType) ?? .linear
+        s.scheduleKwargs = t.lrSchedulerKwargs
+        s.warmupSteps = t.warmupSteps
+        s.warmupRatio = t.warmupRatio
+        s.weightDecay = t.weightDecay
+        s.optimizer = t.optim == "sgd" ? .sgd(momentum: 0) : .adamW(beta1: t.adamBeta1, beta2: t.adamBeta2, epsilon: t.adamEpsilon)
+        s.maxGradNorm = t.maxGradNorm
+        s.neftuneNoiseAlpha = t.neftuneNoiseAlpha
+        s.gradientCheckpointing = t.gradientCheckpointing
+        s.loggingSteps = t.loggingSteps
+        s.loggingFirstStep = t.loggingFirstStep
+        s.evalStrategy = TrainerSettings.Strategy(rawValue: t.evalStrategy) ?? .no
+        s.evalSteps = t.evalSteps
+        s.saveStrategy = TrainerSettings.Strategy(rawValue: t.saveStrategy) ?? .steps
+        s.saveSteps = t.saveSteps
+        s.saveTotalLimit = t.saveTotalLimit
+        s.seed = t.seed
+        s.dataSeed = t.dataSeed
+        s.shuffle = recipe.data.shuffle
+        s.skipNonfinite = t.skipNonfinite
+        s.tensorBoard = t.reportTo.contains("tensorboard")
+        return s
+    }
+}
+
+/// Saves the full model (weights, config, tokenizer files) and restores it from checkpoints.
+struct FullModelPersistence: ModelPersistence {
+    let model: CausalLM
+    let tokenizerFolder: URL
+    let chatTemplate: String?
+    let dtype: ElementType
+
+    func save(to directory: URL) throws {
+        try ModelCheckpoint.save(model, to: directory, dtype: dtype)
+        try TokenizerFiles.copy(from: tokenizerFolder, to: directory, chatTemplate: chatTemplate)
+    }
+
+    func restore(from directory: URL) throws {
+        try ModelCheckpoint.load(model, from: try SafeTensorsSource(directory: directory))
+    }
+}
+
+/// Copies the tokenizer next to a saved model; a recipe chat template goes into tokenizer_config.json as
+/// transformers stores it, so `AutoTokenizer.from_pretrained(output_dir).apply_chat_template` uses it.
+enum TokenizerFiles {
+    static func copy(from source: URL, to directory: URL, chatTemplate: String?) throws {
+        for name in DataPreparation.tokenizerFiles {
+            let from = source.appendingPathComponent(name)
+            guard let bytes = FileManager.default.contents(atPath: from.path) else { continue }
+            var data = [UInt8](bytes)
+            if name == "tokenizer_config.json", let chatTemplate, case .object(var o)? = try? JSON.parse(bytes: data) {
+                o["chat_template"] = .string(chatTemplate)
+                data = Array((JSON.serialize(.object(o), pretty: true) + "\n").utf8)
+            }
+            try AtomicFile.write(data, to: directory.appendingPathComponent(name).path)
+        }
+    }
+}
+
+/// metrics.jsonl (one JSON object per log entry, plus tokens_per_second) and the progress lines on stderr.
+final class MetricsLog: @unchecked Sendable {
+    let url: URL
+    let tty: Bool
+    var lastTokens = 0.0, lastTime = 0.0
+
+    init(url: URL, tty: Bool) {
+        self.url = url
+        self.tty = tty
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    func write(_ entry: OrderedDictionary<String, Value>, total: Int) {
+        var e = entry
+        if let tokens = e["num_tokens"]?.doubleValue, let t = e["elapsed_seconds"]?.doubleValue {
+            e["tokens_per_second"] = .double(t > lastTime ? (tokens - lastTokens) / (t - lastTime) : 0)
+            (lastTokens, lastTime) = (tokens, t)
+        }
+        let line = JSON.serialize(.object(e)) + "\n"
+        if let h = FileHandle(forWritingAtPath: url.path) ?? { FileManager.default.createFile(atPath: url.path, contents: nil); return FileHandle(forWritingAtPath: url.path) }() {
+            h.seekToEndOfFile()
+            h.write(Data(line.utf8))
+            try? h.synchronize()
+            try? h.close()
+        }
+        let step = e["step"]?.intValue ?? 0
+        var parts = ["step \(step)/\(total)"]
+        if let l = e["loss"]?.doubleValue { parts.append(String(format: "loss %.4f", l)) }
+        if let l = e["eval_loss"]?.doubleValue { parts.append(String(format: "eval_loss %.4f", l)) }
+        if let lr = e["learning_rate"]?.doubleValue { parts.append(String(format: "lr %.3g", lr)) }
+        if let g = e["grad_norm"]?.doubleValue { parts.append(String(format: "grad_norm %.3f", g)) }
+        if let tps = e["tokens_per_second"]?.doubleValue { parts.append(String(format: "%.0f tok/s", tps)) }
+        if let t = e["elapsed_seconds"]?.doubleValue, step > 0, total > step {
+            parts.append("ETA \(Int(t / Double(step) * Double(total - step)))s")
+        }
+        if e["train_runtime"] != nil { return }
+        FileHandle.standardError.write(Data((parts.joined(separator: " | ") + "\n").utf8))
+    }
+}
+
+/// recipe.lock.yaml: the resolved recipe plus what was really used (file hashes, sftrun version).
+enum RecipeLock {
+    static let sftrunVersion = "0.3.0"
+
+    static func write(_ resolved: ResolvedRecipe, model: LoadedModel, tokenizerFolder: URL, dataFiles: [String],
+                      chatTemplate: String?, to url: URL) throws {
+        func hashes(_ files: [URL]) -> Value {
+            .object(.init(uniqueKeysWithValues: files.compactMap { f in (try? FileDigest.sha256(of: f)).map { (f.lastPathComponent, Value.string($0)) } }))
+        }
+        let tokenizerFiles = DataPreparation.tokenizerFiles.map { tokenizerFolder.appendingPathComponent($0) }
+            .filter { FileManager.default.fileExists(atPath: $0.path) }
+        let data = dataFiles.map { URL(fileURLWithPath: $0) }.filter { FileManager.default.fileExists(atPath: $0.path) }
+        var lock: OrderedDictionary<String, Value> = [
+            "sftrun_version": .string(sftrunVersion),
+            "model": .object(["source": .string(model.source.path), "files": hashes(model.weightFiles)]),
+            "tokenizer": .object(["source": .string(tokenizerFolder.path), "files": hashes(tokenizerFiles)]),
+            "data": .object(["files": hashes(data)]),
+        ]
+        if let chatTemplate { lock["chat_template_sha256"] = .string(FileDigest.sha256(Array(chatTemplate.utf8))) }
+        var value = resolved.value
+        _ = value.setValue(.object(lock), at: ["lock"])
+        try AtomicFile.write("# Written by sftrun: the resolved recipe and the exact inputs of this run.\n" + YAMLWriter.write(value), to: url.path)
+    }
+}

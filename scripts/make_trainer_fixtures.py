@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Reference training runs for the trainer parity test: a plain PyTorch loop that follows TRL 1.16 / transformers
+5.24's rules (../shared/notes/trl-training-semantics.md) on the tiny fixture models of Tests/ModelsTests/Fixtures:
+no shuffle, right padding masked, one token-weighted mean per optimizer step over its accumulated micro-batches,
+accumulation groups that never span epochs, pre-clip grad norm, AdamW with transformers' decay grouping, linear
+warmup. Writes per-step loss, grad_norm and learning_rate to Tests/TrainingTests/Fixtures/trainer/<model>.json.
+
+Run with the reference venv:  .venv-ref/bin/python scripts/make_trainer_fixtures.py
+"""
+import json
+import math
+import pathlib
+
+import torch
+import torch.nn.functional as F
+from transformers import AutoModelForCausalLM
+
+root = pathlib.Path(__file__).resolve().parent.parent
+out_dir = root / "Tests/TrainingTests/Fixtures/trainer"
+out_dir.mkdir(parents=True, exist_ok=True)
+
+g = torch.Generator().manual_seed(3)
+examples = []
+for i in range(11):
+    n = 3 + (i * 5) % 9
+    ids = torch.randint(3, 60, (n,), generator=g).tolist()
+    labels = list(ids)
+    if i % 3 == 0:  # completion-only: the prompt carries no loss
+        labels[: n // 2] = [-100] * (n // 2)
+    examples.append({"input_ids": ids, "labels": labels})
+
+settings = dict(batch_size=2, accumulation=2, steps=10, lr=1e-3, warmup=2, max_grad_norm=1.0, weight_decay=0.01,
+                pad_id=0)
+
+
+def collate(batch):
+    L = max(len(e["input_ids"]) for e in batch)
+    ids = torch.tensor([e["input_ids"] + [settings["pad_id"]] * (L - len(e["input_ids"])) for e in batch])
+    labels = torch.tensor([e["labels"] + [-100] * (L - len(e["labels"])) for e in batch])
+    mask = torch.tensor([[1] * len(e["input_ids"]) + [0] * (L - len(e["input_ids"])) for e in batch])
+    return ids, labels, mask
+
+
+def run(name):
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(root / "Tests/ModelsTests/Fixtures" / name, attn_implementation="eager").float()
+    model.train()
+    no_decay = [n for n, p in model.named_parameters() if n.endswith("bias") or "norm" in n or "ln_" in n or "layer_norm" in n]
+    groups = [{"params": [p for n, p in model.named_parameters() if n not in no_decay], "weight_decay": settings["weight_decay"]},
+              {"params": [p for n, p in model.named_parameters() if n in no_decay], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=settings["lr"], betas=(0.9, 0.999), eps=1e-8)
+    bs, acc, total, warm = settings["batch_size"], settings["accumulation"], settings["steps"], settings["warmup"]
+    micro = [examples[i:i + bs] for i in range(0, len(examples), bs)]
+    steps_per_epoch = math.ceil(len(micro) / acc)
+    log = []
+    for s in range(total):
+        in_epoch = s % steps_per_epoch
+        group = micro[in_epoch * acc:(in_epoch + 1) * acc]
+        batches = [collate(b) for b in group]
+        num_items = sum(int((lab[:, 1:] != -100).sum()) for _, lab, _ in batches)
+        step_loss = 0.0
+        for ids, lab, mask in batches:
+            logits = model(input_ids=ids, attention_mask=mask).logits.float()
+            loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), lab[:, 1:].reshape(-1), ignore_index=-100,
+                                   reduction="sum") / num_items
+            loss.backward()
+            step_loss += loss.item()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), settings["max_grad_norm"]).item()
+        lr = settings["lr"] * (s / warm if s < warm else max(0.0, (total - s) / (total - warm)))
+        for grp in opt.param_groups:
+            grp["lr"] = lr
+        opt.step()
+        opt.zero_grad()
+        log.append({"step": s + 1, "loss": step_loss, "grad_norm": grad_norm, "learning_rate": lr})
+    return log
+
+
+for name in ["llama", "gpt2", "opt350m"]:
+    log = run(name)
+    (out_dir / f"{name}.json").write_text(json.dumps({"settings": settings, "examples": examples, "log": log}, indent=1) + "\n")
+    print(name, [round(e["loss"], 5) for e in log])
