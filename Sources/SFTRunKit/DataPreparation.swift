@@ -22,8 +22,10 @@ public struct DataPreparation {
         if FileManager.default.fileExists(atPath: source, isDirectory: &isDir), isDir.boolValue {
             return URL(fileURLWithPath: source)
         }
-        if source.hasSuffix(".gguf") {
-            throw Failure(description: "tokenizer: reading the tokenizer from a GGUF file is not available in this build yet; set tokenizer.name_or_path to a folder with tokenizer.json")
+        if source.hasSuffix(".gguf"), FileManager.default.fileExists(atPath: source) {
+            do { return try GGUFTokenizer.folder(for: URL(fileURLWithPath: source)) } catch {
+                throw Failure(description: "tokenizer: \(error)")
+            }
         }
         let client = HubClient(configuration: hub, progress: StandardProgressReporter())
         do {
