@@ -59,3 +59,18 @@ for name, cfg in configs.items():
     save_file(grads, str(folder / "grads.safetensors"))
     (folder / "generation_config.json").unlink(missing_ok=True)
     print(name, "loss", out.loss.item(), "params", sum(p.numel() for p in model.parameters()))
+
+# A complete tiny model folder for the command-line tests: a random llama whose vocabulary is the small
+# Metaspace tokenizer's (600 tokens), saved with that tokenizer like a Hub model folder.
+import shutil
+cli = pathlib.Path(__file__).resolve().parent.parent / "Tests/SFTRunKitTests/Fixtures/tiny-llama"
+cli.mkdir(parents=True, exist_ok=True)
+torch.manual_seed(2)
+cfg = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                  max_position_embeddings=128, vocab_size=600, tie_word_embeddings=True, bos_token_id=1, eos_token_id=2)
+AutoModelForCausalLM.from_config(cfg).float().save_pretrained(cli, safe_serialization=True)
+(cli / "generation_config.json").unlink(missing_ok=True)
+tok = pathlib.Path(__file__).resolve().parent.parent / "Tests/TokenizationTests/Fixtures/metaspace_first"
+for f in ["tokenizer.json", "tokenizer_config.json"]:
+    shutil.copy(tok / f, cli / f)
+print("tiny-llama", sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(cli).parameters()))

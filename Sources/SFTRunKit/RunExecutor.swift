@@ -18,15 +18,6 @@ public protocol RunExecutor {
     func run(_ recipe: ResolvedRecipe) -> RunResult
 }
 
-/// The executor of this build: the trainer has not landed yet, so it says so and exits non-zero (status 3).
-public struct TrainerUnavailable: RunExecutor {
-    public init() {}
-    public func run(_ recipe: ResolvedRecipe) -> RunResult {
-        .failed("the recipe is valid, but training is not available in this build of sftrun yet (the trainer is still being built); "
-                + "`sftrun plan` shows what would run", exitCode: 3)
-    }
-}
-
 /// Collects run outcomes into `sweep.csv` and `sweep.md`.
 struct SweepReport {
     var sweep: Sweep

@@ -3,11 +3,13 @@ import Foundation
 import HubClient
 import Models
 import OrderedCollections
+import PEFT
 import Recipes
 import TensorCore
 import Tokenization
 import Training
 import Values
+import WeightFiles
 
 /// The trainer of this build: `sftrun RECIPE` loads model, tokenizer and data, trains with TRL's rules and
 /// writes an HF-format model, trainer_state.json, metrics.jsonl, recipe.resolved.yaml and recipe.lock.yaml.
@@ -36,9 +38,6 @@ public struct LocalTrainer: RunExecutor {
         let recipe = resolved.recipe
         if recipe.quantization != nil {
             throw UnsupportedFeature(description: "quantization: loading the base model in 8/4 bits is not available in this build yet; remove the quantization section to train in float32")
-        }
-        if recipe.lora != nil {
-            throw UnsupportedFeature(description: "peft: LoRA training is not available in this build yet; remove the peft section to fine-tune all weights")
         }
         let started = Date()
         let backend = CPUBackend(threads: recipe.threads ?? 0)
@@ -90,16 +89,31 @@ public struct LocalTrainer: RunExecutor {
         let out = URL(fileURLWithPath: recipe.training.outputDir)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         try AtomicFile.write(resolved.plainYAML(), to: out.appendingPathComponent("recipe.resolved.yaml").path)
-        for p in model.params.all { p.setTrainable(true) }
         let dtype = ElementType(rawValue: recipe.model.dtype) ?? .float32
-        let persistence = FullModelPersistence(model: model, tokenizerFolder: tokenizerFolder, chatTemplate: prep.chat?.source, dtype: dtype)
+        let persistence: ModelPersistence
+        var trainable: [Parameter]? = nil
+        var lora: (adapters: [LoRALinear], config: LoRAConfig)?
+        if let l = recipe.lora {
+            let (adapters, config) = try Self.applyLoRA(l, to: model, seed: UInt64(recipe.training.seed))
+            lora = (adapters, config)
+            trainable = LoRA.trainableParameters(model, adapters)
+            persistence = AdapterPersistence(model: model, adapters: adapters, config: config, baseModel: recipe.model.nameOrPath,
+                                             tokenizerFolder: tokenizerFolder, chatTemplate: prep.chat?.source)
+            let n = trainable!.reduce(0) { $0 + $1.value.count }
+            note("peft: LoRA r=\(config.r) on \(adapters.count) layers: \(n) trainable parameters (\(String(format: "%.2f", 100 * Double(n) / Double(model.params.count))) %)")
+        } else {
+            for p in model.params.all { p.setTrainable(true) }
+            persistence = FullModelPersistence(model: model, tokenizerFolder: tokenizerFolder, chatTemplate: prep.chat?.source, dtype: dtype)
+        }
         let settings = Self.settings(recipe, outputDir: out)
         let dataHash = FileDigest.sha256(train.examples.flatMap { $0.inputIDs + [-1] + $0.labels + [-2] }.withUnsafeBytes { Array($0) })
         let trainer = try SFTTrainer(model: model, settings: settings, trainItems: trainItems, collate: collate, evalBatches: evalBatches,
                                      persistence: persistence, digest: FileDigest.sha256(of:),
                                      fingerprint: ["data_sha256": dataHash, "max_length": "\(recipe.data.maxLength ?? 0)",
-                                                   "packing": "\(recipe.data.packing)", "model": recipe.model.nameOrPath])
+                                                   "packing": "\(recipe.data.packing)", "model": recipe.model.nameOrPath],
+                                     trainable: trainable)
         let metrics = MetricsLog(url: out.appendingPathComponent("metrics.jsonl"), tty: progressToTTY)
+        if settings.tensorBoard { metrics.tensorBoard = try TensorBoardWriter(directory: out.appendingPathComponent("runs")) }
         trainer.onLog = { metrics.write($0, total: trainer.state.maxSteps) }
         var resume: URL?
         switch recipe.training.resumeFromCheckpoint {
@@ -119,10 +133,36 @@ public struct LocalTrainer: RunExecutor {
                            + "Resume with: sftrun \(resolved.document.file) --set training.resume_from_checkpoint=true", exitCode: 130)
         }
         try persistence.save(to: out)
+        if let lora, recipe.training.mergeAdapter {
+            try LoRA.merge(lora.adapters, into: model)
+            let merged = out.appendingPathComponent("merged")
+            try FullModelPersistence(model: model, tokenizerFolder: tokenizerFolder, chatTemplate: prep.chat?.source, dtype: dtype).save(to: merged)
+            note("peft: merged model saved to \(merged.path)")
+        }
+        try LossCurves.write(trainer.state, to: out.appendingPathComponent("loss.svg"), title: recipe.training.runName ?? out.lastPathComponent)
         try RecipeLock.write(resolved, model: loaded, tokenizerFolder: tokenizerFolder, dataFiles: recipe.data.train.map(\.path),
                              chatTemplate: prep.chat?.source, to: out.appendingPathComponent("recipe.lock.yaml"))
         note("sftrun: done: \(outcome.steps) steps, train loss \(String(format: "%.4f", outcome.trainLoss)); model saved to \(out.path)")
         return RunResult(succeeded: true, exitCode: 0, message: nil, trainLoss: outcome.trainLoss, evalLoss: outcome.evalLoss)
+    }
+
+    /// Wraps the recipe's target layers with LoRA adapters, or loads `peft.adapter_path` to continue training it.
+    static func applyLoRA(_ l: Recipe.LoRA, to model: CausalLM, seed: UInt64) throws -> ([LoRALinear], LoRAConfig) {
+        if let path = l.adapterPath {
+            let loaded = try AdapterFile.load(directory: URL(fileURLWithPath: path), into: model)
+            return (loaded.adapters, loaded.config)
+        }
+        let targets: LoRATargets
+        switch l.targetModules {
+        case .architectureDefault: targets = .architectureDefault
+        case .allLinear: targets = .allLinear
+        case .names(let n): targets = .names(n)
+        case .pattern(let p): targets = .pattern(p)
+        }
+        let initWeights: LoRAInit = l.initWeights == "gaussian" ? .gaussian : (l.initWeights == "false" ? .none : .standard)
+        let config = LoRAConfig(r: l.r, alpha: l.alpha, dropout: l.dropout, targets: targets, useRSLoRA: l.useRSLoRA,
+                                bias: LoRABias(rawValue: l.bias) ?? .none, modulesToSave: l.modulesToSave, initWeights: initWeights, seed: seed)
+        return (try LoRA.apply(to: model, config), config)
     }
 
     /// A seeded split: `size` < 1 is a fraction, otherwise a count (like datasets' train_test_split).
@@ -185,6 +225,47 @@ struct FullModelPersistence: ModelPersistence {
     }
 }
 
+/// Saves only the adapter in PEFT's layout (adapter_model.safetensors + adapter_config.json) plus the tokenizer.
+struct AdapterPersistence: ModelPersistence {
+    let model: CausalLM
+    let adapters: [LoRALinear]
+    let config: LoRAConfig
+    let baseModel: String
+    let tokenizerFolder: URL
+    let chatTemplate: String?
+
+    func save(to directory: URL) throws {
+        try AdapterFile.save(model: model, adapters: adapters, config: config, baseModel: baseModel, to: directory)
+        try TokenizerFiles.copy(from: tokenizerFolder, to: directory, chatTemplate: chatTemplate)
+    }
+
+    func restore(from directory: URL) throws {
+        let file = try SafeTensorsFile(url: directory.appendingPathComponent(AdapterFile.weightsName))
+        for e in try AdapterFile.entries(model: model, adapters: adapters, config: config) {
+            let values = try file.floats(e.key)
+            guard values.count == e.parameter.value.count else {
+                throw TrainingError("\(file.url.path): \(e.key) has \(values.count) values, the adapter needs \(e.parameter.value.count)")
+            }
+            values.withUnsafeBufferPointer { e.parameter.value.floats.update(from: $0.baseAddress!, count: values.count) }
+        }
+    }
+}
+
+/// loss.svg from the log history: train loss per logging step and eval loss.
+enum LossCurves {
+    static func write(_ state: TrainerState, to url: URL, title: String) throws {
+        let train = state.logHistory.compactMap { e -> (step: Int, loss: Double)? in
+            guard let l = e["loss"]?.doubleValue, let s = e["step"]?.intValue else { return nil }
+            return (s, l)
+        }
+        let eval = state.logHistory.compactMap { e -> (step: Int, loss: Double)? in
+            guard let l = e["eval_loss"]?.doubleValue, let s = e["step"]?.intValue else { return nil }
+            return (s, l)
+        }
+        try LossPlot.write(train: train, eval: eval, title: title, to: url)
+    }
+}
+
 /// Copies the tokenizer next to a saved model; a recipe chat template goes into tokenizer_config.json as
 /// transformers stores it, so `AutoTokenizer.from_pretrained(output_dir).apply_chat_template` uses it.
 enum TokenizerFiles {
@@ -207,6 +288,8 @@ final class MetricsLog: @unchecked Sendable {
     let url: URL
     let tty: Bool
     var lastTokens = 0.0, lastTime = 0.0
+    /// `report_to: [tensorboard]`: scalars under transformers' tags (train/loss, eval/loss, ...).
+    var tensorBoard: TensorBoardWriter?
 
     init(url: URL, tty: Bool) {
         self.url = url
@@ -228,6 +311,14 @@ final class MetricsLog: @unchecked Sendable {
             try? h.close()
         }
         let step = e["step"]?.intValue ?? 0
+        if let tb = tensorBoard {
+            for (k, v) in e where k != "step" && k != "epoch" {
+                guard let d = v.doubleValue else { continue }
+                let tag = k.hasPrefix("eval_") ? "eval/" + k.dropFirst(5) : "train/" + k
+                try? tb.addScalar(tag, d, step: step)
+            }
+            try? tb.flush()
+        }
         var parts = ["step \(step)/\(total)"]
         if let l = e["loss"]?.doubleValue { parts.append(String(format: "loss %.4f", l)) }
         if let l = e["eval_loss"]?.doubleValue { parts.append(String(format: "eval_loss %.4f", l)) }

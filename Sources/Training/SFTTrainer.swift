@@ -66,7 +66,7 @@ public final class SFTTrainer {
 
     public init(model: CausalLM, settings: TrainerSettings, trainItems: Int, collate: @escaping ([Int]) -> PaddedBatch,
                 evalBatches: [PaddedBatch], persistence: ModelPersistence, digest: @escaping (URL) throws -> String,
-                fingerprint: [String: String] = [:]) throws {
+                fingerprint: [String: String] = [:], trainable: [Parameter]? = nil) throws {
         guard trainItems > 0 else { throw TrainingError("the training set is empty after preparation; check data.train and data.max_length") }
         self.model = model
         self.settings = settings
@@ -75,7 +75,7 @@ public final class SFTTrainer {
         self.evalBatches = evalBatches
         self.persistence = persistence
         self.checkpoints = CheckpointStore(directory: settings.outputDir, digest: digest)
-        parameters = model.params.trainable
+        parameters = trainable ?? model.params.trainable
         guard !parameters.isEmpty else { throw TrainingError("no parameter is trainable; check peft settings") }
         switch settings.optimizer {
         case .adamW(let b1, let b2, let eps): optimizer = AdamW(beta1: b1, beta2: b2, epsilon: eps, weightDecay: settings.weightDecay)
@@ -171,7 +171,7 @@ public final class SFTTrainer {
             } else {
                 optimizer.step(slots, lr: lr)
             }
-            model.params.zeroGradients()
+            for p in parameters { p.grad?.zero() }
             step += 1
             state.globalStep = step
             state.epoch = progress

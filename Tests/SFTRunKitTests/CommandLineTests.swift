@@ -49,10 +49,112 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(r.out.split(separator: "\n").count, recipes.count)
     }
 
-    func testBareRecipeArgumentMeansTrain() throws {
-        let r = try run(["recipes/opt350m-imdb.yaml"])
-        XCTAssertEqual(r.status, 3)
-        XCTAssertTrue(r.err.contains("training is not available in this build"), r.err)
+    /// A recipe for the tiny llama fixture (vocabulary of the small Metaspace tokenizer) on a few text lines.
+    func tinyRecipe(_ dir: URL, extra: String = "", steps: Int = 6) throws -> String {
+        let lines = ["The quick brown fox jumps over the lazy dog.", "A journey of a thousand miles begins with a single step.",
+                     "To be or not to be, that is the question.", "All that glitters is not gold.", "The early bird catches the worm."]
+        let data = dir.appendingPathComponent("train.jsonl")
+        try (0..<4).flatMap { _ in lines }.map { "{\"text\": \"\($0)\"}\n" }.joined().write(to: data, atomically: true, encoding: .utf8)
+        let recipe = dir.appendingPathComponent("tiny.yaml")
+        let model = TestSupport.packageRoot.appendingPathComponent("Tests/SFTRunKitTests/Fixtures/tiny-llama").path
+        try """
+        model:
+          name_or_path: \(model)
+        data:
+          train:
+            - path: \(data.path)
+          max_length: 64
+        training:
+          output_dir: \(dir.appendingPathComponent("out").path)
+          max_steps: \(steps)
+          per_device_train_batch_size: 4
+          learning_rate: 1.0e-3
+          logging_steps: 2
+          save_steps: 3
+          report_to: [tensorboard]
+        \(extra)
+        """.write(to: recipe, atomically: true, encoding: .utf8)
+        return recipe.path
+    }
+
+    func testBareRecipeArgumentTrainsAndWritesAnHFModelFolder() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try run([try tinyRecipe(dir)])
+        XCTAssertEqual(r.status, 0, r.err)
+        let out = dir.appendingPathComponent("out")
+        for f in ["model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "trainer_state.json", "metrics.jsonl",
+                  "recipe.resolved.yaml", "recipe.lock.yaml", "loss.svg", "checkpoint-3/manifest.json", "checkpoint-3/optimizer.safetensors"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), f)
+        }
+        let state = try JSON.parse(bytes: [UInt8](try Data(contentsOf: out.appendingPathComponent("trainer_state.json"))))
+        let history = state["log_history"]?.arrayValue ?? []
+        XCTAssertEqual(history.compactMap { $0["loss"]?.doubleValue }.count, 3)
+        XCTAssertEqual(history.first?["learning_rate"]?.doubleValue ?? 0, 1e-3 * 5 / 6, accuracy: 1e-12, "linear decay, no warmup, logged at step 2")
+        XCTAssertEqual(state["global_step"]?.intValue, 6)
+        let lines = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertTrue(lines[0].contains("tokens_per_second") && lines[0].contains("mean_token_accuracy"), String(lines[0]))
+        let lock = try String(contentsOf: out.appendingPathComponent("recipe.lock.yaml"), encoding: .utf8)
+        XCTAssertTrue(lock.contains("sftrun_version") && lock.contains("model.safetensors"), lock)
+        let events = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("runs").path)
+        XCTAssertTrue(events.contains { $0.contains("tfevents") }, "\(events)")
+    }
+
+    func testLoRARecipeWritesAPEFTAdapter() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try run([try tinyRecipe(dir, extra: "peft:\n  method: lora\n  r: 4\n  lora_alpha: 8\n  target_modules: all-linear\n", steps: 3),
+                         "--set", "training.merge_adapter=true"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let out = dir.appendingPathComponent("out")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("adapter_model.safetensors").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("model.safetensors").path), "only the adapter")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("merged/model.safetensors").path))
+        let config = try JSON.parse(bytes: [UInt8](try Data(contentsOf: out.appendingPathComponent("adapter_config.json"))))
+        XCTAssertEqual(config["peft_type"]?.stringValue, "LORA")
+        XCTAssertEqual(config["r"]?.intValue, 4)
+        XCTAssertTrue(r.err.contains("peft: LoRA r=4 on 14 layers"), r.err)
+    }
+
+    func testInterruptSavesACheckpointAndResumeFinishesTheRun() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recipe = try tinyRecipe(dir, steps: 3000)
+        var folder = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
+        if folder.lastPathComponent.hasSuffix(".xctest") { folder.deleteLastPathComponent() }
+        let p = Process()
+        p.executableURL = folder.appendingPathComponent("sftrun")
+        p.arguments = [recipe, "--set", "training.save_steps=100000"]
+        let e = Pipe()
+        p.standardError = e
+        try p.run()
+        var seen = ""
+        while !seen.contains("step 2/") {
+            let chunk = e.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        kill(p.processIdentifier, SIGINT)
+        seen += String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130, seen)
+        XCTAssertTrue(seen.contains("interrupted at step") && seen.contains("resume_from_checkpoint=true"), seen)
+        let out = dir.appendingPathComponent("out")
+        let checkpoint = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: out.path).first { $0.hasPrefix("checkpoint-") })
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(checkpoint + "/manifest.json").path))
+        let step = Int(checkpoint.dropFirst("checkpoint-".count))!
+        let resumed = try run([recipe, "--set", "training.resume_from_checkpoint=true", "--set", "training.max_steps=\(step + 4)",
+                               "--set", "training.save_steps=100000"])
+        XCTAssertEqual(resumed.status, 0, resumed.err)
+        XCTAssertTrue(resumed.err.contains("resumed from") && resumed.err.contains("at step \(step) of \(step + 4)"), resumed.err)
+    }
+
+    func testHubModelOfflineAndNotCachedIsAClearError() throws {
+        let cache = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let r = try run(["recipes/opt350m-imdb.yaml"], environment: ["HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": cache.path])
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains("facebook/opt-350m"), r.err)
     }
 
     /// Starts the fake Hub from the HubClient tests (Python standard library only) and returns its port.

@@ -51,10 +51,11 @@ final class RecipeCommandsTests: XCTestCase {
         XCTAssertTrue(stderr[0].contains("nope.yaml: cannot read the recipe"), stderr[0])
     }
 
-    func testTrainStopsWithAClearMessageUntilTheTrainerLands() {
-        let good = write("good.yaml", Self.minimal)
-        XCTAssertEqual(commands.train(path: good, overrides: [], executor: TrainerUnavailable()), 3)
-        XCTAssertTrue(stderr.last!.contains("training is not available in this build"), stderr.last!)
+    func testTrainReportsTheExecutorsFailureAndItsExitStatus() {
+        let good = write("good.yaml", Self.minimal + "training:\n  learning_rate: 1.0e-3\n")
+        XCTAssertEqual(commands.train(path: good, overrides: [], executor: FakeExecutor()), 1)
+        XCTAssertEqual(stderr.last, "diverged")
+        XCTAssertEqual(commands.train(path: good, overrides: ["training.learning_rate=1.0e-5"], executor: FakeExecutor()), 0)
     }
 
     struct FakeExecutor: RunExecutor {
