@@ -23,6 +23,8 @@ def plain(value, kind):
         return [plain(v, kind.value_type) for v in value]
     if pa.types.is_struct(kind):
         return {f.name: plain(value[f.name], f.type) for f in kind}
+    if pa.types.is_decimal(kind):
+        return float(value)
     if isinstance(value, bytes):
         try:
             return value.decode("utf-8")
@@ -35,6 +37,10 @@ def write(name, table, **options):
     path = out / f"{name}.parquet"
     pq.write_table(table, path, **options)
     read = pq.read_table(path)
+    # Dates and timestamps come back as their stored integers (days, or the column's time unit).
+    for i, f in enumerate(read.schema):
+        if pa.types.is_date32(f.type) or pa.types.is_timestamp(f.type):
+            read = read.set_column(i, f.name, read.column(i).cast(pa.int32() if pa.types.is_date32(f.type) else pa.int64()))
     rows = [{f.name: plain(r[f.name], f.type) for f in read.schema} for r in read.to_pylist()]
     (out / f"{name}.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     return path
@@ -121,6 +127,15 @@ delta = pa.table({
 })
 write("delta", delta, compression="none", use_dictionary=False,
       column_encoding={"i": "DELTA_BINARY_PACKED", "j": "DELTA_BINARY_PACKED", "s": "DELTA_LENGTH_BYTE_ARRAY", "t": "DELTA_BYTE_ARRAY"})
+
+temporal = pa.table({
+    "day": pa.array([0, 19000, None, -1], pa.date32()),
+    "ms": pa.array([0, 1_700_000_000_123, None, -5], pa.timestamp("ms")),
+    "price": pa.array([None, "123.45", "-0.01", "99999999.99"], pa.string()).cast(pa.decimal128(10, 2)),
+})
+write("temporal", temporal, compression="snappy")
+write("int96", pa.table({"at": pa.array([0, 1_700_000_000_123_456_789, None, -1_000], pa.timestamp("ns"))}),
+      compression="snappy", use_deprecated_int96_timestamps=True)
 
 # Files the reader refuses, with a message saying what to do.
 pq.write_table(pa.table({"text": ["zstd row"]}), out / "zstd.parquet", compression="zstd")

@@ -16,7 +16,7 @@ final class ParquetTests: XCTestCase {
     }
 
     static let readable = ["flat_plain_v1", "flat_snappy_v2", "chat_snappy", "chat_uncompressed_v2", "prompt_completion",
-                           "dictionary_v1", "dictionary_v2", "nested", "many_pages", "delta", "chat_item_lists", "chat_required", "empty"]
+                           "dictionary_v1", "dictionary_v2", "nested", "many_pages", "delta", "chat_item_lists", "chat_required", "empty", "temporal", "int96"]
 
     func testEveryRowOfEveryFixtureMatchesPyarrow() throws {
         for name in Self.readable {
@@ -42,6 +42,7 @@ final class ParquetTests: XCTestCase {
         let flat = try ParquetFile(url: url("flat_plain_v1.parquet"))
         XCTAssertEqual(flat.schema.first { $0.name == "u64" }?.type, "uint64")
         XCTAssertEqual(flat.schema.first { $0.name == "fixed" }?.type, "fixed_len_byte_array(4)")
+        XCTAssertEqual(try ParquetFile(url: url("temporal.parquet")).schema.map(\.type), ["date", "timestamp", "decimal"])
     }
 
     func testRowGroupsReadOneAtATime() throws {

@@ -36,6 +36,7 @@ struct SchemaNode: Sendable {
         }
         var nodes: [SchemaNode] = []
         for _ in 0..<count {
+            guard index < elements.count else { throw ParquetProblem(reason: "the schema's groups claim more children than it lists") }
             let e = elements[index]
             index += 1
             let def = definition + (e.repetition == .required ? 0 : 1)

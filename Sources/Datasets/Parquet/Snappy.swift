@@ -12,47 +12,52 @@ enum Snappy {
         guard expectedSize <= input.count * 22 + 64 else {
             throw ParquetProblem(reason: "a snappy block of \(input.count) bytes claims to hold \(expectedSize)")
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(expectedSize)
-        while cursor.remaining > 0 {
-            let tag = try cursor.byte()
-            let length: Int
-            let offset: Int
-            switch tag & 3 {
-            case 0:
-                var n = Int(tag >> 2)
-                if n >= 60 {
-                    let extra = n - 59
-                    n = 0
-                    for i in 0..<extra { n |= Int(try cursor.byte()) << (8 * i) }
+        var out = [UInt8](repeating: 0, count: expectedSize)
+        var written = 0
+        try out.withUnsafeMutableBufferPointer { out in
+            while cursor.remaining > 0 {
+                let tag = try cursor.byte()
+                let length: Int
+                let offset: Int
+                switch tag & 3 {
+                case 0:
+                    var n = Int(tag >> 2)
+                    if n >= 60 {
+                        let extra = n - 59
+                        n = 0
+                        for i in 0..<extra { n |= Int(try cursor.byte()) << (8 * i) }
+                    }
+                    let r = try cursor.take(n + 1)
+                    guard written + r.count <= expectedSize else { throw overrun(expectedSize) }
+                    _ = UnsafeMutableBufferPointer(rebasing: out[written..<(written + r.count)]).update(fromContentsOf: bytes[r])
+                    written += r.count
+                    continue
+                case 1:
+                    length = Int((tag >> 2) & 7) + 4
+                    offset = Int(tag >> 5) << 8 | Int(try cursor.byte())
+                case 2:
+                    length = Int(tag >> 2) + 1
+                    offset = Int(try cursor.byte()) | Int(try cursor.byte()) << 8
+                default:
+                    length = Int(tag >> 2) + 1
+                    offset = Int(try cursor.uint32LE())
                 }
-                let r = try cursor.take(n + 1)
-                guard out.count + r.count <= expectedSize else { throw overrun(expectedSize) }
-                out.append(contentsOf: bytes[r])
-                continue
-            case 1:
-                length = Int((tag >> 2) & 7) + 4
-                offset = Int(tag >> 5) << 8 | Int(try cursor.byte())
-            case 2:
-                length = Int(tag >> 2) + 1
-                offset = Int(try cursor.byte()) | Int(try cursor.byte()) << 8
-            default:
-                length = Int(tag >> 2) + 1
-                offset = Int(try cursor.uint32LE())
-            }
-            guard offset > 0, offset <= out.count else {
-                throw ParquetProblem(reason: "a snappy block refers back \(offset) bytes with only \(out.count) written")
-            }
-            guard out.count + length <= expectedSize else { throw overrun(expectedSize) }
-            let start = out.count - offset
-            if offset >= length {
-                out.append(contentsOf: out[start..<(start + length)])
-            } else {
-                for i in 0..<length { out.append(out[start + i]) }
+                guard offset > 0, offset <= written else {
+                    throw ParquetProblem(reason: "a snappy block refers back \(offset) bytes with only \(written) written")
+                }
+                guard written + length <= expectedSize else { throw overrun(expectedSize) }
+                if offset >= length {
+                    let source = UnsafeBufferPointer(rebasing: out[(written - offset)..<(written - offset + length)])
+                    _ = UnsafeMutableBufferPointer(rebasing: out[written..<(written + length)]).update(fromContentsOf: source)
+                    written += length
+                } else {
+                    // Byte by byte: the copy overlaps the bytes it is producing (a run).
+                    for _ in 0..<length { out[written] = out[written - offset]; written += 1 }
+                }
             }
         }
-        guard out.count == expectedSize else {
-            throw ParquetProblem(reason: "a snappy block decompresses to \(out.count) bytes, not the \(expectedSize) it declares")
+        guard written == expectedSize else {
+            throw ParquetProblem(reason: "a snappy block decompresses to \(written) bytes, not the \(expectedSize) it declares")
         }
         return out
     }
