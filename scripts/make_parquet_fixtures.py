@@ -4,8 +4,8 @@ reader is checked against, each with its rows as pyarrow reads them (`<name>.jso
 compare every row exactly. Usage: /work/main/.venv-ref/bin/python scripts/make_parquet_fixtures.py
 
 Conventions the Swift reader follows, applied here to the expected rows: byte arrays without a string annotation
-become strings when they are UTF-8 and lists of byte values otherwise; maps become objects keyed by the key's text."""
-import json, pathlib
+become strings when they are UTF-8 and base64 text otherwise; maps become objects keyed by the key's text."""
+import base64, json, pathlib
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -29,7 +29,7 @@ def plain(value, kind):
         try:
             return value.decode("utf-8")
         except UnicodeDecodeError:
-            return list(value)
+            return base64.b64encode(value).decode()
     return value
 
 

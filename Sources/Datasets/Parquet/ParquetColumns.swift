@@ -208,7 +208,8 @@ enum ColumnDecoding {
         }
     }
 
-    /// Strings for text annotations; other bytes become a string when they are UTF-8 and a list of byte values when not.
+    /// Strings for text annotations; other bytes become a string when they are UTF-8 and base64 text when not
+    /// (compact, where a list of byte values would cost a `Value` per byte of an image column).
     static func bytes(_ b: ArraySlice<UInt8>, _ kind: LeafKind) -> Value {
         switch kind.annotation {
         case .string, .json, .enumeration: return .string(String(decoding: b, as: UTF8.self))
@@ -217,8 +218,7 @@ enum ColumnDecoding {
         case .float16 where b.count == 2:
             return .double(Double(half(UInt16(b[b.startIndex]) | UInt16(b[b.startIndex + 1]) << 8)))
         default:
-            if let s = String(validatingUTF8Bytes: b) { return .string(s) }
-            return .array(b.map { .int(Int($0)) })
+            return .string(String(validating: b, as: UTF8.self) ?? Data(b).base64EncodedString())
         }
     }
 
@@ -239,22 +239,5 @@ enum ColumnDecoding {
         case 31: return fraction == 0 ? sign * .infinity : .nan
         default: return sign * (1 + fraction / 1024) * pow(2, Float(exponent - 15))
         }
-    }
-}
-
-extension String {
-    /// The bytes as a String only when they are valid UTF-8.
-    init?(validatingUTF8Bytes bytes: ArraySlice<UInt8>) {
-        var iterator = bytes.makeIterator()
-        var decoder = UTF8()
-        var scalars = String.UnicodeScalarView()
-        loop: while true {
-            switch decoder.decode(&iterator) {
-            case .scalarValue(let s): scalars.append(s)
-            case .emptyInput: break loop
-            case .error: return nil
-            }
-        }
-        self = String(scalars)
     }
 }
