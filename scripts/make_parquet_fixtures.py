@@ -137,6 +137,11 @@ write("temporal", temporal, compression="snappy")
 write("int96", pa.table({"at": pa.array([0, 1_700_000_000_123_456_789, None, -1_000], pa.timestamp("ns"))}),
       compression="snappy", use_deprecated_int96_timestamps=True)
 
+write("byte_stream_split", pa.table({
+    "f": pa.array([1.5, None, -2.25, 3.0e-5, 0.0], pa.float32()),
+    "d": pa.array([0.1, 2.0, None, -1e300, 5.5], pa.float64()),
+}), compression="snappy", use_dictionary=False, column_encoding={"f": "BYTE_STREAM_SPLIT", "d": "BYTE_STREAM_SPLIT"})
+
 # Files the reader refuses, with a message saying what to do.
 pq.write_table(pa.table({"text": ["zstd row"]}), out / "zstd.parquet", compression="zstd")
 pq.write_table(pa.table({"text": ["gzip row"]}), out / "gzip.parquet", compression="gzip")

@@ -16,7 +16,7 @@ final class ParquetTests: XCTestCase {
     }
 
     static let readable = ["flat_plain_v1", "flat_snappy_v2", "chat_snappy", "chat_uncompressed_v2", "prompt_completion",
-                           "dictionary_v1", "dictionary_v2", "nested", "many_pages", "delta", "chat_item_lists", "chat_required", "empty", "temporal", "int96"]
+                           "dictionary_v1", "dictionary_v2", "nested", "many_pages", "delta", "chat_item_lists", "chat_required", "empty", "temporal", "int96", "byte_stream_split"]
 
     func testEveryRowOfEveryFixtureMatchesPyarrow() throws {
         for name in Self.readable {
