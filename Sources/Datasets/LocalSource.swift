@@ -119,6 +119,7 @@ public struct LocalSource: Sendable {
         guard let type = type ?? LocalFileType.detect(file) else {
             throw DataError(location: file, reason: "unknown file type", fix: "set data.train.type (json, jsonl, csv, tsv, text or parquet)")
         }
+        if type == .parquet { return try readParquet(file) }
         guard let data = FileManager.default.contents(atPath: file) else {
             throw DataError(location: file, reason: "cannot read the file", fix: "check it exists and is readable")
         }
@@ -138,8 +139,15 @@ public struct LocalSource: Sendable {
         case .csv: try readDelimited(text, separator: UInt8(ascii: ","), file: file, into: &result)
         case .tsv: try readDelimited(text, separator: 0x09, file: file, into: &result)
         case .text: readText(text, file: file, into: &result)
-        case .parquet:
-            throw DataError(location: file, reason: "Parquet files are not readable in this build yet", fix: "convert it to JSON Lines for now")
+        case .parquet: return try readParquet(file)
+        }
+        return result
+    }
+
+    func readParquet(_ file: String) throws -> LoadedRows {
+        var result = LoadedRows()
+        for (i, value) in try ParquetFile(url: URL(fileURLWithPath: file)).rows().enumerated() {
+            result.rows.append(Row(columns: value.objectValue ?? [:], location: RowLocation(file: file, line: 0, row: i)))
         }
         return result
     }
