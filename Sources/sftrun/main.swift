@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import HubClient
+import Models
+import TensorCore
 import SFTRunKit
 import Tokenization
 
@@ -158,7 +160,48 @@ struct Inspect: ParsableCommand {
 }
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks (build with -c release).", subcommands: [TokenizeBench.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks (build with -c release).",
+                                                    subcommands: [TokenizeBench.self, KernelsBench.self, StepBench.self])
+    struct KernelsBench: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "kernels", abstract: "GEMM vs raw sgemm, fused vs unfused loss, tiled vs plain attention, on SmolLM2-135M training shapes.")
+        @Option(help: "Threads (0 = all cores).") var threads = 0
+        func run() throws {
+            let be = CPUBackend(threads: threads)
+            print(String(format: "raw sgemm peak (2048×576×1536): %.1f GFLOP/s", KernelBenchmarks.sgemmPeak()))
+            for (m, k, n) in [(2048, 576, 1536), (2048, 576, 576), (2048, 1536, 576), (2048, 576, 49152)] {
+                for g in KernelBenchmarks.gemm(be, tokens: m, inFeatures: k, outFeatures: n) {
+                    print(String(format: "gemm %@: backend %.1f GFLOP/s, raw %.1f GFLOP/s (%.1f %%)", g.label, g.backendGFLOPS, g.rawGFLOPS, 100 * g.backendGFLOPS / g.rawGFLOPS))
+                }
+            }
+            for chunk in [LinearCrossEntropy.defaultChunkRows, 2048] {
+                let r = KernelBenchmarks.crossEntropy(be, tokens: 2048, hidden: 576, vocab: 49152, chunkRows: chunk)
+                print(String(format: "linear cross-entropy 2048×576→49152 %@: %.3f s, peak %.0f MB", chunk == 2048 ? "unfused" : "fused (chunk \(chunk))", r.seconds, Double(r.peakBytes) / 1e6))
+            }
+            for t in [512, 2048] {
+                let shape = AttentionShape(batch: 4, seqLen: t, queryHeads: 9, kvHeads: 3, headDim: 64)
+                for tiled in [true, false] {
+                    let r = KernelBenchmarks.attention(be, shape: shape, tiled: tiled, repeats: t == 2048 ? 1 : 3)
+                    print(String(format: "attention fwd+bwd B4 H9/3 D64 T=%d %@: %.3f s, peak %.0f MB", t, tiled ? "tiled" : "plain", r.seconds, Double(r.peakBytes) / 1e6))
+                }
+            }
+        }
+    }
+    struct StepBench: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "step", abstract: "One forward+backward of a SmolLM2-135M-shaped random model: tokens/s and fraction of the sgemm peak.")
+        @Option(help: "Batch size.") var batch = 4
+        @Option(help: "Sequence length.") var seqLen = 512
+        @Option(help: "Timed steps (median).") var steps = 3
+        @Option(help: "Threads (0 = all cores).") var threads = 0
+        @Flag(help: "Gradient checkpointing.") var checkpointing = false
+        func run() throws {
+            let config = try DecoderConfig(json: TrainingBenchmark.smolLM2Config)
+            let peak = KernelBenchmarks.sgemmPeak()
+            let r = TrainingBenchmark.run(config: config, batch: batch, seqLen: seqLen, steps: steps, threads: threads, checkpointing: checkpointing)
+            print(String(format: "SmolLM2-135M shape, batch %d × %d%@: %.2f s/step, %.1f tokens/s, %.3f GFLOP/token (6·N + 12·L·T·d), %.1f GFLOP/s = %.1f %% of the %.1f GFLOP/s sgemm peak; peak tensor memory %.2f GB",
+                         batch, seqLen, checkpointing ? " (checkpointing)" : "", r.secondsPerStep, r.tokensPerSecond, r.gflopPerToken, r.achievedGFLOPS,
+                         100 * r.achievedGFLOPS / peak, peak, Double(r.peakTrackedBytes) / 1e9))
+        }
+    }
     struct TokenizeBench: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "tokenize", abstract: "Encode throughput (MB/s) on a text file, one example per line: one core and all cores.")
         @Option(help: "Tokenizer folder.") var tokenizer: String

@@ -22,6 +22,7 @@ public enum Activation: String, Sendable, CaseIterable {
     }
 
     @inline(__always)
+    @_specialize(where S == Float)
     public func value<S: KernelScalar>(_ x: S) -> S {
         switch self {
         case .gelu: return x * (1 + S.erf(x / S.sqrt(2))) / 2
@@ -34,6 +35,7 @@ public enum Activation: String, Sendable, CaseIterable {
     }
 
     @inline(__always)
+    @_specialize(where S == Float)
     public func derivative<S: KernelScalar>(_ x: S) -> S {
         switch self {
         case .gelu:
@@ -49,12 +51,14 @@ public enum Activation: String, Sendable, CaseIterable {
         }
     }
 
+    @_specialize(where S == Float)
     public func forward<S: KernelScalar>(_ be: Backend, x: UnsafePointer<S>, y: UnsafeMutablePointer<S>, count: Int) {
         be.parallelRows(count, minRowsPerTask: 16384) { r in
             for i in r { y[i] = value(x[i]) }
         }
     }
 
+    @_specialize(where S == Float)
     public func backward<S: KernelScalar>(_ be: Backend, dy: UnsafePointer<S>, x: UnsafePointer<S>,
                                           dx: UnsafeMutablePointer<S>, count: Int) {
         be.parallelRows(count, minRowsPerTask: 16384) { r in
@@ -71,6 +75,7 @@ public enum Activation: String, Sendable, CaseIterable {
 
 /// Gated MLP activation (SwiGLU in Llama/Mistral/Qwen2): h = act(gate) ⊙ up.
 public enum GatedActivation {
+    @_specialize(where S == Float)
     public static func forward<S: KernelScalar>(_ be: Backend, _ act: Activation, gate: UnsafePointer<S>, up: UnsafePointer<S>,
                                                 y: UnsafeMutablePointer<S>, count: Int) {
         be.parallelRows(count, minRowsPerTask: 16384) { r in
@@ -79,6 +84,7 @@ public enum GatedActivation {
     }
 
     /// Accumulates dgate += dy·up·act'(gate), dup += dy·act(gate).
+    @_specialize(where S == Float)
     public static func backward<S: KernelScalar>(_ be: Backend, _ act: Activation, dy: UnsafePointer<S>,
                                                  gate: UnsafePointer<S>, up: UnsafePointer<S>,
                                                  dGate: UnsafeMutablePointer<S>, dUp: UnsafeMutablePointer<S>, count: Int) {
@@ -94,6 +100,7 @@ public enum GatedActivation {
 /// Residual connections and other sums: y = a + b; backward passes dy to both inputs unchanged.
 public enum Elementwise {
     /// a += b.
+    @_specialize(where S == Float)
     public static func add<S: KernelScalar>(_ be: Backend, _ a: UnsafeMutablePointer<S>, _ b: UnsafePointer<S>, count: Int) {
         be.parallelRows(count, minRowsPerTask: 65536) { r in
             for i in r { a[i] += b[i] }
@@ -101,6 +108,7 @@ public enum Elementwise {
     }
 
     /// a = b + c.
+    @_specialize(where S == Float)
     public static func sum<S: KernelScalar>(_ be: Backend, _ a: UnsafeMutablePointer<S>, _ b: UnsafePointer<S>,
                                             _ c: UnsafePointer<S>, count: Int) {
         be.parallelRows(count, minRowsPerTask: 65536) { r in
@@ -109,6 +117,7 @@ public enum Elementwise {
     }
 
     /// a *= s.
+    @_specialize(where S == Float)
     public static func scale<S: KernelScalar>(_ a: UnsafeMutablePointer<S>, by s: S, count: Int) {
         for i in 0..<count { a[i] *= s }
     }
@@ -116,6 +125,7 @@ public enum Elementwise {
 
 /// Softmax over the last dimension; backward dx += y ⊙ (dy − Σ dy⊙y).
 public enum Softmax {
+    @_specialize(where S == Float)
     public static func forward<S: KernelScalar>(_ be: Backend, x: UnsafePointer<S>, y: UnsafeMutablePointer<S>, rows: Int, columns: Int) {
         be.parallelRows(rows) { range in
             for r in range {
@@ -130,6 +140,7 @@ public enum Softmax {
         }
     }
 
+    @_specialize(where S == Float)
     public static func backward<S: KernelScalar>(_ be: Backend, dy: UnsafePointer<S>, y: UnsafePointer<S>,
                                                  dx: UnsafeMutablePointer<S>, rows: Int, columns: Int) {
         be.parallelRows(rows) { range in
@@ -164,6 +175,7 @@ public struct Dropout: Sendable {
     }
 
     /// y = mask ⊙ x / (1 − p); in place when y == x.
+    @_specialize(where S == Float)
     public func forward<S: KernelScalar>(_ be: Backend, stream: UInt64, x: UnsafePointer<S>, y: UnsafeMutablePointer<S>, count: Int) {
         let scale = S(1 / (1 - probability))
         be.parallelRows(count, minRowsPerTask: 65536) { r in
@@ -172,6 +184,7 @@ public struct Dropout: Sendable {
     }
 
     /// dx += mask ⊙ dy / (1 − p), the same mask as the forward call with this `stream`.
+    @_specialize(where S == Float)
     public func backward<S: KernelScalar>(_ be: Backend, stream: UInt64, dy: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, count: Int) {
         let scale = S(1 / (1 - probability))
         be.parallelRows(count, minRowsPerTask: 65536) { r in

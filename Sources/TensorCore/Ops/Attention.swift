@@ -64,6 +64,7 @@ public enum Attention {
     public static let keyTile = 64
 
     /// out [tokens, Hq·D]; lse [batch, Hq, T] (log-sum-exp per query row, −∞ when nothing is visible).
+    @_specialize(where S == Float)
     public static func forward<S: KernelScalar>(_ be: Backend, shape sh: AttentionShape, mask: AttentionMask, scale: S,
                                                 q: UnsafePointer<S>, k: UnsafePointer<S>, v: UnsafePointer<S>,
                                                 out: UnsafeMutablePointer<S>, lse: UnsafeMutablePointer<S>) {
@@ -127,6 +128,7 @@ public enum Attention {
 
     /// Accumulates dq, dk, dv from dout, recomputing scores tile by tile from the saved log-sum-exp.
     /// Work is split per (batch, kv head) so each thread owns its dk/dv rows: deterministic and race-free.
+    @_specialize(where S == Float)
     public static func backward<S: KernelScalar>(_ be: Backend, shape sh: AttentionShape, mask: AttentionMask, scale: S,
                                                  q: UnsafePointer<S>, k: UnsafePointer<S>, v: UnsafePointer<S>,
                                                  out: UnsafePointer<S>, lse: UnsafePointer<S>, dOut: UnsafePointer<S>,
@@ -191,6 +193,7 @@ public enum Attention {
     }
 
     /// Plain attention: full [T, T] probabilities per head, kept in `probs` [batch, Hq, T, T] for backward.
+    @_specialize(where S == Float)
     public static func referenceForward<S: KernelScalar>(_ be: Backend, shape sh: AttentionShape, mask: AttentionMask, scale: S,
                                                          q: UnsafePointer<S>, k: UnsafePointer<S>, v: UnsafePointer<S>,
                                                          out: UnsafeMutablePointer<S>, probs: UnsafeMutablePointer<S>) {
@@ -219,6 +222,7 @@ public enum Attention {
         }
     }
 
+    @_specialize(where S == Float)
     public static func referenceBackward<S: KernelScalar>(_ be: Backend, shape sh: AttentionShape, scale: S,
                                                           q: UnsafePointer<S>, k: UnsafePointer<S>, v: UnsafePointer<S>,
                                                           probs: UnsafePointer<S>, dOut: UnsafePointer<S>,

@@ -99,6 +99,7 @@ public enum LinearCrossEntropy {
 
     /// Unfused cross-entropy over given logits [N, V] (generic, for gradient checks): Σ loss, and
     /// dLogits += gradScale·(softmax − onehot) when given.
+    @_specialize(where S == Float)
     public static func reference<S: KernelScalar>(logits: UnsafePointer<S>, labels: UnsafePointer<Int32>, rows n: Int, vocab: Int,
                                                   gradScale: S = 1, dLogits: UnsafeMutablePointer<S>? = nil) -> (S, Int) {
         var total: S = 0, count = 0

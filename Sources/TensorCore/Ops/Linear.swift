@@ -4,6 +4,7 @@ public enum Linear {
     static let widenBlockElements = 1 << 20
 
     /// y = x·Wᵀ + b (beta 0) or y += x·Wᵀ (accumulate).
+    @_specialize(where S == Float)
     public static func forward<S: KernelScalar>(_ be: Backend, x: UnsafePointer<S>, weight: UnsafePointer<S>,
                                                 bias: UnsafePointer<S>?, y: UnsafeMutablePointer<S>,
                                                 rows n: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false) {
@@ -15,6 +16,7 @@ public enum Linear {
     }
 
     /// Accumulates dx += dy·W, dW += dyᵀ·x, db += Σ_rows dy (each only when given).
+    @_specialize(where S == Float)
     public static func backward<S: KernelScalar>(_ be: Backend, dy: UnsafePointer<S>, x: UnsafePointer<S>,
                                                  weight: UnsafePointer<S>, dx: UnsafeMutablePointer<S>?,
                                                  dWeight: UnsafeMutablePointer<S>?, dBias: UnsafeMutablePointer<S>?,

@@ -1,5 +1,6 @@
 /// LayerNorm over the last dimension: y = (x − mean)·rstd·w + b. Saves mean and rstd per row for backward.
 public enum LayerNorm {
+    @_specialize(where S == Float)
     public static func forward<S: KernelScalar>(_ be: Backend, x: UnsafePointer<S>, weight: UnsafePointer<S>, bias: UnsafePointer<S>?,
                                                 y: UnsafeMutablePointer<S>, mean: UnsafeMutablePointer<S>, rstd: UnsafeMutablePointer<S>,
                                                 rows: Int, columns c: Int, eps: Double) {
@@ -20,6 +21,7 @@ public enum LayerNorm {
     }
 
     /// dx += ∂L/∂x; dWeight/dBias accumulate Σ over rows (per-chunk partial sums added in a fixed order).
+    @_specialize(where S == Float)
     public static func backward<S: KernelScalar>(_ be: Backend, dy: UnsafePointer<S>, x: UnsafePointer<S>, weight: UnsafePointer<S>,
                                                  mean: UnsafePointer<S>, rstd: UnsafePointer<S>, dx: UnsafeMutablePointer<S>?,
                                                  dWeight: UnsafeMutablePointer<S>?, dBias: UnsafeMutablePointer<S>?,
@@ -48,6 +50,7 @@ public enum LayerNorm {
 
 /// RMSNorm (Llama): y = x / sqrt(mean(x²) + eps) · w, computed in float32 like HF's LlamaRMSNorm.
 public enum RMSNorm {
+    @_specialize(where S == Float)
     public static func forward<S: KernelScalar>(_ be: Backend, x: UnsafePointer<S>, weight: UnsafePointer<S>,
                                                 y: UnsafeMutablePointer<S>, rstd: UnsafeMutablePointer<S>,
                                                 rows: Int, columns c: Int, eps: Double) {
@@ -63,6 +66,7 @@ public enum RMSNorm {
         }
     }
 
+    @_specialize(where S == Float)
     public static func backward<S: KernelScalar>(_ be: Backend, dy: UnsafePointer<S>, x: UnsafePointer<S>, weight: UnsafePointer<S>,
                                                  rstd: UnsafePointer<S>, dx: UnsafeMutablePointer<S>?, dWeight: UnsafeMutablePointer<S>?,
                                                  rows: Int, columns c: Int) {
@@ -117,12 +121,14 @@ public enum Embedding {
         }
     }
 
+    @_specialize(where S == Float)
     public static func forward<S: KernelScalar>(ids: UnsafePointer<Int32>, count n: Int, table: UnsafePointer<S>, columns c: Int,
                                                 offset: Int = 0, out: UnsafeMutablePointer<S>) {
         for i in 0..<n { (out + i * c).update(from: table + (Int(ids[i]) + offset) * c, count: c) }
     }
 
     /// dTable[ids[i] + offset] += dOut[i]; split by columns across threads so no two threads touch one element.
+    @_specialize(where S == Float)
     public static func backward<S: KernelScalar>(_ be: Backend, ids: UnsafePointer<Int32>, count n: Int, dOut: UnsafePointer<S>,
                                                  dTable: UnsafeMutablePointer<S>, columns c: Int, offset: Int = 0) {
         be.parallelRows(c, minRowsPerTask: 64) { cols in

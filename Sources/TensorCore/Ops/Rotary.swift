@@ -28,6 +28,7 @@ public struct RotaryEmbedding: Sendable {
     }
 
     /// inv_freq as transformers computes it in float32: 1 / base^(2i/d), then the scaling rule.
+    @_specialize(where S == Float)
     public func inverseFrequencies<S: KernelScalar>(maxPosition: Int, as: S.Type = S.self) -> [S] {
         let dim = headDim
         var base = S(theta)
@@ -54,6 +55,7 @@ public struct RotaryEmbedding: Sendable {
     }
 
     /// cos/sin tables [tokens, headDim/2] for the given positions.
+    @_specialize(where S == Float)
     public func tables<S: KernelScalar>(positions: UnsafePointer<Int32>, count n: Int, as: S.Type = S.self) -> (cos: [S], sin: [S]) {
         var maxPos = 0
         for i in 0..<n { maxPos = max(maxPos, Int(positions[i])) }
@@ -72,6 +74,7 @@ public struct RotaryEmbedding: Sendable {
     }
 
     /// x [tokens, heads, headDim] rotated in place; `inverse` applies the transpose (the backward pass).
+    @_specialize(where S == Float)
     public func apply<S: KernelScalar>(_ be: Backend, _ x: UnsafeMutablePointer<S>, tokens n: Int, heads: Int,
                                        cos: [S], sin: [S], inverse: Bool = false) {
         let half = headDim / 2, d = headDim

@@ -1,0 +1,52 @@
+import Foundation
+import Models
+import TensorCore
+import Values
+
+/// One full forward+backward of a randomly initialised model of a given shape (`sftrun bench step`).
+public enum TrainingBenchmark {
+    /// SmolLM2-135M's config.json (random weights).
+    public static let smolLM2Config: Value = [
+        "model_type": "llama", "vocab_size": 49152, "hidden_size": 576, "intermediate_size": 1536, "num_hidden_layers": 30,
+        "num_attention_heads": 9, "num_key_value_heads": 3, "max_position_embeddings": 8192, "rms_norm_eps": 1e-5,
+        "rope_theta": 100000.0, "tie_word_embeddings": true, "hidden_act": "silu",
+    ]
+
+    public struct Result: Sendable {
+        public var secondsPerStep: Double
+        public var tokensPerSecond: Double
+        public var gflopPerToken: Double
+        public var achievedGFLOPS: Double
+        public var peakTrackedBytes: Int
+    }
+
+    /// FLOPs per token: 6·N (matmul parameters, head included) + 12·L·T·(heads·head_dim) for attention.
+    public static func flopsPerToken(_ c: DecoderConfig, seqLen: Int) -> Double {
+        6 * Double(c.matmulParameters) + 12 * Double(c.layers * seqLen * c.heads * c.headDim)
+    }
+
+    public static func run(config: DecoderConfig, batch: Int, seqLen: Int, steps: Int, threads: Int, checkpointing: Bool,
+                           progress: (String) -> Void = { _ in }) -> Result {
+        let backend = CPUBackend(threads: threads)
+        let model = CausalLM(config: config, backend: backend)
+        var rng = SplitMix64(seed: 7)
+        for p in model.params.all {
+            let isNorm = p.name.contains("norm")
+            for i in 0..<p.value.count { p.value.floats[i] = isNorm ? 1 : Float((rng.nextUnit() * 2 - 1) * 0.04) }
+            p.setTrainable(true)
+        }
+        model.gradientCheckpointing = checkpointing
+        let n = batch * seqLen
+        let ids = (0..<n).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) }
+        let input = ModelInput(batch: batch, seqLen: seqLen, inputIds: ids, labels: ids)
+        MemoryTracker.shared.resetPeak()
+        let base = MemoryTracker.shared.liveBytes
+        let t = KernelBenchmarks.median(steps) {
+            _ = model.forwardBackward(input, gradScale: 1 / Float(n))
+            progress(".")
+        }
+        let flops = flopsPerToken(config, seqLen: seqLen)
+        return Result(secondsPerStep: t, tokensPerSecond: Double(n) / t, gflopPerToken: flops / 1e9,
+                      achievedGFLOPS: flops * Double(n) / t / 1e9, peakTrackedBytes: MemoryTracker.shared.peakBytes - base)
+    }
+}
