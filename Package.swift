@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "WeightFiles", "Values", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Models", "TensorCore", "WeightFiles", "Values", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TensorCore", "Datasets", "Values", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "PEFT", "Models", "TensorCore", "Datasets", "Values", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SFTRunKitTests", dependencies: ["SFTRunKit", "TestSupport", "Values"], exclude: ["Fixtures"]),
     ]

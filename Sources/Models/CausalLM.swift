@@ -52,7 +52,7 @@ public struct Architecture {
 /// backward walks the blocks in reverse and frees each block's activations as it goes. With gradient
 /// checkpointing only block inputs are kept and each block is recomputed just before its backward.
 public final class CausalLM {
-    public let config: DecoderConfig
+    public private(set) var config: DecoderConfig
     public let params: ParameterSet
     public let architecture: Architecture
     public let backend: Backend
@@ -95,6 +95,44 @@ public final class CausalLM {
             }
             return out
         } + [architecture.projectIn, architecture.projectOut].compactMap { $0 }
+    }
+
+    /// Grows the vocabulary to `size` rows (rounded up to `multipleOf`) for added tokens. New rows are the mean of
+    /// the existing embeddings (transformers' `mean_resizing` samples around that mean with the old covariance;
+    /// sftrun takes the mean itself, so the result is deterministic). An untied LM head grows the same way.
+    public func resizeTokenEmbeddings(to size: Int, multipleOf: Int? = nil) {
+        var n = max(size, config.vocabSize)
+        if let m = multipleOf, m > 1 { n = (n + m - 1) / m * m }
+        guard n != config.vocabSize else { return }
+        for p in [architecture.tokenEmbedding, architecture.head].compactMap({ $0 }) {
+            let old = p.value, rows = old.shape[0], cols = old.shape[1]
+            let grown = Tensor(zeros: [n, cols])
+            old.widen(into: grown.floats, from: 0, count: rows * cols)
+            var mean = [Double](repeating: 0, count: cols)
+            for r in 0..<rows { for c in 0..<cols { mean[c] += Double(grown.floats[r * cols + c]) } }
+            for r in rows..<n { for c in 0..<cols { grown.floats[r * cols + c] = Float(mean[c] / Double(rows)) } }
+            let trains = p.trainable
+            p.value = grown
+            if trains { p.setTrainable(false); p.setTrainable(true) }
+        }
+        config.vocabSize = n
+        _ = config.raw.setValue(.int(n), at: ["vocab_size"])
+    }
+
+    /// Stores frozen matrices (not norms or biases) in bf16/f16, widened block by block when used.
+    public func storeFrozenMatrices(as type: ElementType) {
+        guard type != .float32 else { return }
+        for p in params.all where !p.trainable && p.value.shape.count == 2 && p.value.elementType == .float32 {
+            let v = p.value.toArray()
+            let bits = v.map { type == .bfloat16 ? Self.bf16($0) : Float16($0).bitPattern }
+            p.value = Tensor(shape: p.value.shape, bits: bits, type: type)
+        }
+    }
+
+    static func bf16(_ f: Float) -> UInt16 {
+        if f.isNaN { return 0xFFFF }
+        let u = f.bitPattern
+        return UInt16(truncatingIfNeeded: (u &+ 0x7FFF &+ ((u >> 16) & 1)) >> 16)
     }
 
     /// The output projection's weight (the token embedding when tied).

@@ -123,6 +123,7 @@ public enum ModelCheckpoint {
             }
             var values = try source.floats(key)
             if p.transposedInCheckpoint { values = transpose(values, rows: shape[0], columns: shape[1]) }
+            if p.value.elementType != .float32 { p.value = Tensor(zeros: p.value.shape) }
             values.withUnsafeBufferPointer { p.value.floats.update(from: $0.baseAddress!, count: values.count) }
             used.insert(key)
         }

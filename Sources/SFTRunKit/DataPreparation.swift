@@ -124,26 +124,56 @@ public struct DataPreparation {
                                            renderChat: chat.map { c in { @Sendable messages, gen in
                                                gen ? (try c.render(messages, addGenerationPrompt: true), []) : try c.renderWithAssistantSpans(messages)
                                            } })
+        // Rows are formatted and tokenized in parallel (chat rendering dominates), then folded in file order.
+        enum Outcome { case example(TokenizedExample, truncated: Bool), skipped(String), failed(Error) }
+        let maxLength = recipe.data.maxLength, skipBad = recipe.data.onBadRow == "skip"
+        let outcomes = UnsafeMutableBufferPointer<Outcome?>.allocate(capacity: rows.count)
+        outcomes.initialize(repeating: nil)
+        defer { outcomes.deinitialize(); outcomes.deallocate() }
+        let tasks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 64))
+        let work: (Int) -> Void = { t in
+            for i in (rows.count * t / tasks)..<(rows.count * (t + 1) / tasks) {
+                let row = rows[i]
+                do {
+                    let formatted = try formatter.format(row)
+                    if case .conversation = formatted, chat == nil {
+                        throw Failure(description: "\(row.location): conversational data needs a chat template; set tokenizer.chat_template (e.g. chatml)")
+                    }
+                    var e = try untruncated.tokenize(formatted)
+                    var cut = false
+                    if let m = maxLength, e.inputIDs.count > m {
+                        cut = true
+                        e = TokenizedExample(inputIDs: Array(e.inputIDs.prefix(m)), labels: Array(e.labels.prefix(m)))
+                    }
+                    outcomes[i] = e.hasLoss ? .example(e, truncated: cut) : .skipped("\(row.location): no token carries loss after truncation")
+                } catch let e as ExampleTokenizer.TemplateNotFound {
+                    outcomes[i] = .skipped("\(row.location): response template \(JSON.quote(e.template)) not found")
+                } catch {
+                    outcomes[i] = skipBad ? .skipped("\(error)") : .failed(error)
+                }
+            }
+        }
+        if tasks == 1 { work(0) } else { withoutActuallyEscaping(work) { w in
+            let box = UncheckedSendable(w)
+            DispatchQueue.concurrentPerform(iterations: tasks) { box.value($0) }
+        } }
         var out = Prepared(examples: [], texts: [], skipped: [], truncated: 0, format: format)
-        for row in rows {
-            do {
-                let formatted = try formatter.format(row)
-                if case .conversation = formatted, chat == nil {
-                    throw Failure(description: "\(row.location): conversational data needs a chat template; set tokenizer.chat_template (e.g. chatml)")
-                }
-                var e = try untruncated.tokenize(formatted)
-                if let m = recipe.data.maxLength, e.inputIDs.count > m {
-                    out.truncated += 1
-                    e = TokenizedExample(inputIDs: Array(e.inputIDs.prefix(m)), labels: Array(e.labels.prefix(m)))
-                }
-                if !e.hasLoss { out.skipped.append("\(row.location): no token carries loss after truncation"); continue }
+        for o in outcomes {
+            switch o {
+            case .example(let e, let cut)?:
+                if cut { out.truncated += 1 }
                 out.examples.append(e)
-            } catch let e as ExampleTokenizer.TemplateNotFound {
-                out.skipped.append("\(row.location): response template \(JSON.quote(e.template)) not found")
-            } catch {
-                if recipe.data.onBadRow == "skip" { out.skipped.append("\(error)") } else { throw error }
+            case .skipped(let s)?: out.skipped.append(s)
+            case .failed(let e)?: throw e
+            case nil: break
             }
         }
         return out
     }
+}
+
+/// Hands a closure to Dispatch; the preparation tasks write disjoint slots.
+private struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

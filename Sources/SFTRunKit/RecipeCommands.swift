@@ -55,6 +55,7 @@ public struct RecipeCommands {
         } else {
             out("# Fine-tuning: full (all parameters train)")
         }
+        for line in TrainingGraphReport.lines(resolved.recipe) { out("# " + line) }
         return 0
     }
 

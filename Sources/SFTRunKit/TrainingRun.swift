@@ -44,15 +44,22 @@ public struct LocalTrainer: RunExecutor {
         let recipeDir = (resolved.document.file as NSString).deletingLastPathComponent
         let prep = try DataPreparation(recipe: recipe, recipeDirectory: recipeDir.isEmpty ? "." : recipeDir)
         let tokenizerFolder = try DataPreparation.tokenizerFolder(recipe)
+        let tokenizerReady = Date()
         let loaded = try ModelLoading.load(recipe, backend: backend)
+        let modelReady = Date()
         let model = loaded.model
         if !loaded.unusedTensors.isEmpty {
             note("note: \(loaded.unusedTensors.count) checkpoint tensor(s) not used by the model: \(loaded.unusedTensors.prefix(3).joined(separator: ", "))")
         }
-        guard prep.tokenizer.vocabSize <= model.config.vocabSize else {
-            throw TrainingError("the tokenizer has \(prep.tokenizer.vocabSize) tokens but the model's embedding only \(model.config.vocabSize) rows (added tokens such as chatml's need an embedding resize, which this build does not do yet); use the model's own chat template")
+        if prep.tokenizer.vocabSize > model.config.vocabSize || recipe.tokenizer.resizeToMultipleOf != nil {
+            let before = model.config.vocabSize
+            model.resizeTokenEmbeddings(to: prep.tokenizer.vocabSize, multipleOf: recipe.tokenizer.resizeToMultipleOf)
+            if model.config.vocabSize != before {
+                note("tokenizer: \(prep.tokenizer.vocabSize) tokens; embeddings resized from \(before) to \(model.config.vocabSize) rows (new rows: the mean embedding)")
+            }
         }
 
+        let dataStart = Date()
         let trainRows = try prep.loadRows(recipe.data.train)
         var train = try prep.prepare(trainRows.rows)
         var evalExamples: [TokenizedExample] = []
@@ -97,6 +104,7 @@ public struct LocalTrainer: RunExecutor {
             let (adapters, config) = try Self.applyLoRA(l, to: model, seed: UInt64(recipe.training.seed))
             lora = (adapters, config)
             trainable = LoRA.trainableParameters(model, adapters)
+            model.storeFrozenMatrices(as: dtype)
             persistence = AdapterPersistence(model: model, adapters: adapters, config: config, baseModel: recipe.model.nameOrPath,
                                              tokenizerFolder: tokenizerFolder, chatTemplate: prep.chat?.source)
             let n = trainable!.reduce(0) { $0 + $1.value.count }
@@ -124,7 +132,9 @@ public struct LocalTrainer: RunExecutor {
             if resume == nil { note("resume_from_checkpoint: no valid checkpoint in \(out.path); starting from the beginning") }
         }
         note("sftrun: \(model.config.family.rawValue) with \(model.params.count) parameters, \(trainItems) training \(recipe.data.packing ? "rows" : "examples"), "
-             + "\(trainer.dataSchedule.totalSteps(epochs: settings.numTrainEpochs, maxSteps: settings.maxSteps)) steps; ready in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+             + "\(trainer.dataSchedule.totalSteps(epochs: settings.numTrainEpochs, maxSteps: settings.maxSteps)) steps; ready in \(String(format: "%.2f", Date().timeIntervalSince(started))) s "
+             + String(format: "(tokenizer %.2f s, model %.2f s, data %.2f s)", tokenizerReady.timeIntervalSince(started),
+                      modelReady.timeIntervalSince(tokenizerReady), Date().timeIntervalSince(dataStart)))
         StopRequest.install()
         let outcome = try trainer.train(resume: resume)
         try AtomicFile.write(trainer.state.serialized(), to: out.appendingPathComponent("trainer_state.json").path)

@@ -106,3 +106,29 @@ func assertClose(_ got: [Float], _ want: [Float], rtol: Float = 1e-5, atol: Floa
         return
     }
 }
+
+final class MemoryPlanTests: XCTestCase {
+    /// The planned activations and transients against what a real step allocates (MemoryTracker), within 20 %.
+    func testPlanMatchesTrackedPeakOfAStep() throws {
+        let config = try DecoderConfig(json: ["model_type": "llama", "vocab_size": 512, "hidden_size": 64, "intermediate_size": 160,
+                                              "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2,
+                                              "tie_word_embeddings": true])
+        for checkpointing in [false, true] {
+            let model = CausalLM(config: config, backend: CPUBackend(threads: 2))
+            for p in model.params.all { p.setTrainable(true); p.value.floats[0] = 0.01 }
+            model.gradientCheckpointing = checkpointing
+            let (b, t) = (4, 96)
+            let ids = (0..<(b * t)).map { Int32($0 % 500) }
+            let input = ModelInput(batch: b, seqLen: t, inputIds: ids, labels: ids)
+            MemoryTracker.shared.resetPeak()
+            let base = MemoryTracker.shared.liveBytes
+            _ = model.forwardBackward(input, gradScale: 1e-3)
+            let measured = MemoryTracker.shared.peakBytes - base
+            let plan = MemoryPlan.plan(config, parameters: model.params.count, trainable: model.params.count, batch: b, seqLen: t,
+                                       checkpointing: checkpointing)
+            let planned = plan.activationBytes + plan.transientBytes
+            XCTAssertEqual(Double(planned), Double(measured), accuracy: 0.2 * Double(measured),
+                           "checkpointing \(checkpointing): planned \(planned) vs measured \(measured)")
+        }
+    }
+}

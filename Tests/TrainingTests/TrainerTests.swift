@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Models
+import PEFT
 import TensorCore
 import TestSupport
 import Training
@@ -90,6 +91,34 @@ final class TrainerTests: XCTestCase {
             let summary = try XCTUnwrap(outcome.state.logHistory.last)
             XCTAssertNotNil(summary["train_runtime"])
             XCTAssertEqual(summary["step"]?.intValue, 10)
+        }
+    }
+
+    /// LoRA training against peft + the same PyTorch loop, starting from the adapter the fixture script saved.
+    func testLoRALogHistoryMatchesPEFT() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["llama", "opt350m"] {
+            let fx = try fixture("\(name)-lora")
+            let base = TestSupport.packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/\(name)")
+            let m = CausalLM(config: try DecoderConfig.load(directory: base), backend: CPUBackend(threads: 2))
+            try ModelCheckpoint.load(m, from: try weightSource(directory: base))
+            let start = TestSupport.packageRoot.appendingPathComponent("Tests/TrainingTests/Fixtures/trainer/\(name)-lora-start")
+            let loaded = try AdapterFile.load(directory: start, into: m)
+            var s = TrainerSettings(outputDir: dir.appendingPathComponent(name))
+            s.maxSteps = 10; s.batchSize = 2; s.gradientAccumulationSteps = 2; s.learningRate = fx.settings["lr"]!
+            s.warmupSteps = 2; s.loggingSteps = 1; s.shuffle = false
+            let examples = fx.examples
+            let t = try SFTTrainer(model: m, settings: s, trainItems: examples.count, collate: { Collator.pad($0.map { examples[$0] }, padID: 0) },
+                                   evalBatches: [], persistence: SavedWeights(model: m), digest: { _ in "" },
+                                   trainable: LoRA.trainableParameters(m, loaded.adapters))
+            let got = stepEntries(try t.train().state)
+            XCTAssertEqual(got.count, 10)
+            for (i, (g, want)) in zip(got, fx.log).enumerated() {
+                XCTAssertEqual(g.loss, want["loss"]!, accuracy: (i == 0 ? 1e-5 : 1e-3) * want["loss"]!, "\(name) LoRA step \(i + 1) loss")
+                XCTAssertEqual(g.gradNorm, want["grad_norm"]!, accuracy: 1e-3 * want["grad_norm"]!, "\(name) LoRA step \(i + 1) grad_norm")
+            }
+            XCTAssertTrue(m.params.all.allSatisfy { !$0.trainable }, "the base stays frozen")
         }
     }
 
