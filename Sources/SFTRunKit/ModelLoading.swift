@@ -17,7 +17,10 @@ public struct LoadedModel {
 
 public enum ModelLoading {
     public static func load(_ recipe: Recipe, backend: Backend, hub: HubConfiguration = .fromEnvironment()) throws -> LoadedModel {
-        let path = recipe.model.nameOrPath
+        try load(path: recipe.model.nameOrPath, revision: recipe.model.revision, backend: backend, hub: hub)
+    }
+
+    public static func load(path: String, revision: String = "main", backend: Backend, hub: HubConfiguration = .fromEnvironment()) throws -> LoadedModel {
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
         if exists && !isDir.boolValue {
@@ -38,7 +41,7 @@ public enum ModelLoading {
                 throw ModelError(file: path, "no such folder or file, and not a Hub repo id (owner/name); check model.name_or_path")
             }
             do {
-                folder = try HubClient(configuration: hub, progress: StandardProgressReporter()).downloadModel(repo: path, revision: recipe.model.revision)
+                folder = try HubClient(configuration: hub, progress: StandardProgressReporter()).downloadModel(repo: path, revision: revision)
             } catch {
                 throw ModelError(file: path, "\(error)")
             }

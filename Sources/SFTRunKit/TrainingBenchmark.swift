@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import PEFT
 import TensorCore
 import Values
 
@@ -25,8 +26,9 @@ public enum TrainingBenchmark {
         6 * Double(c.matmulParameters) + 12 * Double(c.layers * seqLen * c.heads * c.headDim)
     }
 
+    /// `loraRank`: LoRA on every linear layer of the blocks with a frozen base (float32), as peft's all-linear.
     public static func run(config: DecoderConfig, batch: Int, seqLen: Int, steps: Int, threads: Int, checkpointing: Bool,
-                           progress: (String) -> Void = { _ in }) -> Result {
+                           loraRank: Int? = nil, progress: (String) -> Void = { _ in }) throws -> Result {
         let backend = CPUBackend(threads: threads)
         let model = CausalLM(config: config, backend: backend)
         var rng = SplitMix64(seed: 7)
@@ -34,6 +36,10 @@ public enum TrainingBenchmark {
             let isNorm = p.name.contains("norm")
             for i in 0..<p.value.count { p.value.floats[i] = isNorm ? 1 : Float((rng.nextUnit() * 2 - 1) * 0.04) }
             p.setTrainable(true)
+        }
+        if let r = loraRank {
+            for p in model.params.all { p.setTrainable(false) }
+            _ = try LoRA.apply(to: model, LoRAConfig(r: r, alpha: Double(2 * r), targets: .allLinear, initWeights: .gaussian))
         }
         model.gradientCheckpointing = checkpointing
         let n = batch * seqLen

@@ -17,7 +17,7 @@ struct Sftrun: ParsableCommand {
         commandName: "sftrun",
         abstract: "Supervised fine-tuning of causal language models from YAML recipes.",
         discussion: "`sftrun RECIPE` is the same as `sftrun train RECIPE`.",
-        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Inspect.self, Download.self, Cache.self, Tokenize.self, Bench.self],
+        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Inspect.self, Download.self, Cache.self, Tokenize.self, Bench.self, Merge.self],
         defaultSubcommand: Train.self)
 }
 
@@ -159,6 +159,18 @@ struct Inspect: ParsableCommand {
     }
 }
 
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Merge a LoRA adapter into its base model and write a plain HF model folder.")
+    @Option(help: "Base model: local folder, .gguf file or Hub repo id.") var model: String
+    @Option(help: "Adapter folder (adapter_config.json + adapter_model.safetensors).") var adapter: String
+    @Option(help: "Output folder.") var output: String
+    @Option(help: "Saved dtype: float32, bfloat16 or float16.") var dtype = "float32"
+    func run() throws {
+        let status = MergeCommand.run(model: model, adapter: adapter, output: output, dtype: dtype)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmarks (build with -c release).",
                                                     subcommands: [TokenizeBench.self, KernelsBench.self, StepBench.self])
@@ -193,12 +205,14 @@ struct Bench: ParsableCommand {
         @Option(help: "Timed steps (median).") var steps = 3
         @Option(help: "Threads (0 = all cores).") var threads = 0
         @Flag(help: "Gradient checkpointing.") var checkpointing = false
+        @Option(help: "LoRA rank on all linear layers (frozen base); omit for full fine-tuning.") var lora: Int?
         func run() throws {
             let config = try DecoderConfig(json: TrainingBenchmark.smolLM2Config)
             let peak = KernelBenchmarks.sgemmPeak()
-            let r = TrainingBenchmark.run(config: config, batch: batch, seqLen: seqLen, steps: steps, threads: threads, checkpointing: checkpointing)
+            let r = try TrainingBenchmark.run(config: config, batch: batch, seqLen: seqLen, steps: steps, threads: threads, checkpointing: checkpointing, loraRank: lora)
+            let what = (checkpointing ? " (checkpointing)" : "") + (lora.map { ", LoRA r=\($0) all-linear" } ?? ", full fine-tune")
             print(String(format: "SmolLM2-135M shape, batch %d × %d%@: %.2f s/step, %.1f tokens/s, %.3f GFLOP/token (6·N + 12·L·T·d), %.1f GFLOP/s = %.1f %% of the %.1f GFLOP/s sgemm peak; peak tensor memory %.2f GB",
-                         batch, seqLen, checkpointing ? " (checkpointing)" : "", r.secondsPerStep, r.tokensPerSecond, r.gflopPerToken, r.achievedGFLOPS,
+                         batch, seqLen, what, r.secondsPerStep, r.tokensPerSecond, r.gflopPerToken, r.achievedGFLOPS,
                          100 * r.achievedGFLOPS / peak, peak, Double(r.peakTrackedBytes) / 1e9))
         }
     }

@@ -114,6 +114,13 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(config["peft_type"]?.stringValue, "LORA")
         XCTAssertEqual(config["r"]?.intValue, 4)
         XCTAssertTrue(r.err.contains("peft: LoRA r=4 on 14 layers"), r.err)
+        let model = TestSupport.packageRoot.appendingPathComponent("Tests/SFTRunKitTests/Fixtures/tiny-llama").path
+        let merged = dir.appendingPathComponent("merged-cli")
+        let m = try run(["merge", "--model", model, "--adapter", out.path, "--output", merged.path])
+        XCTAssertEqual(m.status, 0, m.err)
+        XCTAssertEqual(try Data(contentsOf: merged.appendingPathComponent("model.safetensors")),
+                       try Data(contentsOf: out.appendingPathComponent("merged/model.safetensors")), "merge command = merge_adapter")
+        XCTAssertEqual(try run(["merge", "--model", model, "--adapter", dir.path, "--output", merged.path]).status, 1)
     }
 
     func testInterruptSavesACheckpointAndResumeFinishesTheRun() throws {

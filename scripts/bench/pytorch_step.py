@@ -19,6 +19,7 @@ p.add_argument("--batch", type=int, default=4)
 p.add_argument("--seq-len", type=int, default=512)
 p.add_argument("--steps", type=int, default=3)
 p.add_argument("--checkpointing", action="store_true")
+p.add_argument("--lora", type=int, default=0, help="LoRA rank on all linear layers through peft (0: full fine-tune)")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
@@ -26,6 +27,9 @@ cfg = LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536, num
                   num_key_value_heads=3, max_position_embeddings=8192, rms_norm_eps=1e-5, rope_theta=100000.0,
                   tie_word_embeddings=True)
 model = LlamaForCausalLM(cfg).float().train()
+if a.lora:
+    from peft import LoraConfig, get_peft_model
+    model = get_peft_model(model, LoraConfig(r=a.lora, lora_alpha=2 * a.lora, target_modules="all-linear", task_type="CAUSAL_LM"))
 if a.checkpointing:
     model.gradient_checkpointing_enable()
 ids = torch.randint(0, cfg.vocab_size, (a.batch, a.seq_len))
@@ -41,5 +45,5 @@ s = sorted(times)[len(times) // 2]
 n_matmul = 30 * (576 * 576 * 2 + 576 * 192 * 2 + 3 * 576 * 1536) + 49152 * 576
 flops = 6 * n_matmul + 12 * 30 * a.seq_len * 576
 tokens = a.batch * a.seq_len
-print(f"pytorch {torch.__version__}: {s:.2f} s/step, {tokens / s:.1f} tokens/s, {flops * tokens / s / 1e9:.1f} GFLOP/s, "
+print(f"pytorch {torch.__version__}{f' + peft LoRA r={a.lora}' if a.lora else ''}: {s:.2f} s/step, {tokens / s:.1f} tokens/s, {flops * tokens / s / 1e9:.1f} GFLOP/s, "
       f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
