@@ -123,7 +123,7 @@ for name in ["llama", "opt350m"]:
     (out_dir / f"{name}-lora.json").write_text(json.dumps({"settings": lora_settings, "examples": examples, "log": log}, indent=1) + "\n")
     print(name, "lora", [round(e["loss"], 5) for e in log])
 
-for name in ["llama", "gpt2", "opt350m"]:
+for name in ["llama", "mistral", "qwen2", "gpt2", "opt", "opt350m", "gpt_neo"]:
     log = run(name)
     (out_dir / f"{name}.json").write_text(json.dumps({"settings": settings, "examples": examples, "log": log}, indent=1) + "\n")
     print(name, [round(e["loss"], 5) for e in log])

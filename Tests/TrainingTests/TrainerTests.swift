@@ -75,7 +75,7 @@ final class TrainerTests: XCTestCase {
     func testLogHistoryMatchesPyTorchLoopUnderTRLRules() throws {
         let dir = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        for name in ["llama", "gpt2", "opt350m"] {
+        for name in ["llama", "mistral", "qwen2", "gpt2", "opt", "opt350m", "gpt_neo"] {
             let fx = try fixture(name)
             let t = try trainer(name, fx, out: dir.appendingPathComponent(name))
             let outcome = try t.train()
