@@ -156,6 +156,15 @@ public final class CausalLM {
         return Linear.forward(backend, x: h, weight: headWeight.value, bias: nil)
     }
 
+    /// Logits of the last position of one unpadded sequence (generation; no KV cache: the prefix is recomputed).
+    public func nextTokenLogits(_ ids: [Int32]) -> [Float] {
+        let input = ModelInput(batch: 1, seqLen: ids.count, inputIds: ids)
+        let ctx = context(input, training: false, save: false, dropoutSeed: 0)
+        let h = hidden(input, ctx, blockInputs: nil)
+        let last = h.rows((ids.count - 1)..<ids.count)
+        return Linear.forward(backend, x: last, weight: headWeight.value, bias: nil).toArray()
+    }
+
     func context(_ input: ModelInput, training: Bool, save: Bool, dropoutSeed: UInt64) -> StepContext {
         let n = input.batch * input.seqLen
         precondition(input.inputIds.count == n && input.positions.count == n, "ModelInput arrays must hold batch × seqLen values")

@@ -123,6 +123,21 @@ public struct LocalTrainer: RunExecutor {
         let metrics = MetricsLog(url: out.appendingPathComponent("metrics.jsonl"), tty: progressToTTY)
         if settings.tensorBoard { metrics.tensorBoard = try TensorBoardWriter(directory: out.appendingPathComponent("runs")) }
         trainer.onLog = { metrics.write($0, total: trainer.state.maxSteps) }
+        if !recipe.training.samplePrompts.isEmpty {
+            let generator = Generator(model: model, tokenizer: prep.tokenizer, chat: prep.chat)
+            trainer.afterEval = { step in
+                var samples: [Value] = []
+                for prompt in recipe.training.samplePrompts {
+                    var o = Generator.Options()
+                    o.maxNewTokens = 48
+                    let ids = (try? generator.promptIds(text: prompt, messages: generator.chat == nil ? nil : [["role": "user", "content": .string(prompt)]])) ?? []
+                    let text = generator.tokenizer.decode(generator.generate(ids, o), skipSpecialTokens: true)
+                    samples.append(["prompt": .string(prompt), "completion": .string(text)])
+                    self.note("sample @\(step): \(prompt) → \(text)")
+                }
+                metrics.write(["samples": .array(samples), "step": .int(step)], total: trainer.state.maxSteps)
+            }
+        }
         var resume: URL?
         switch recipe.training.resumeFromCheckpoint {
         case .no: break
@@ -338,7 +353,7 @@ final class MetricsLog: @unchecked Sendable {
         if let t = e["elapsed_seconds"]?.doubleValue, step > 0, total > step {
             parts.append("ETA \(Int(t / Double(step) * Double(total - step)))s")
         }
-        if e["train_runtime"] != nil { return }
+        if e["train_runtime"] != nil || e["samples"] != nil { return }
         FileHandle.standardError.write(Data((parts.joined(separator: " | ") + "\n").utf8))
     }
 }

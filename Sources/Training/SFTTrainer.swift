@@ -60,6 +60,8 @@ public final class SFTTrainer {
     public var report: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     /// Called with each log entry as it is made (metrics.jsonl, TensorBoard, progress).
     public var onLog: (OrderedDictionary<String, Value>) -> Void = { _ in }
+    /// Called after each evaluation with the global step (sample generations hook in here).
+    public var afterEval: (Int) -> Void = { _ in }
     public private(set) var state = TrainerState()
     let parameters: [Parameter]
     var optimizer: Optimizer
@@ -197,6 +199,7 @@ public final class SFTTrainer {
             let epochEnd = step % schedule.stepsPerEpoch == 0 || step == total
             if !evalBatches.isEmpty && ((settings.evalStrategy == .steps && step % evalEvery == 0) || (settings.evalStrategy == .epoch && epochEnd)) {
                 evalLoss = evaluate(epoch: progress)
+                afterEval(step)
             }
             interrupted = StopRequest.requested
             if interrupted || (settings.saveStrategy == .steps && step % saveEvery == 0 && step < total)

@@ -5,6 +5,7 @@ import Models
 import TensorCore
 import SFTRunKit
 import Tokenization
+import Values
 
 /// Options every recipe-taking subcommand shares.
 struct RecipeOptions: ParsableArguments {
@@ -17,7 +18,7 @@ struct Sftrun: ParsableCommand {
         commandName: "sftrun",
         abstract: "Supervised fine-tuning of causal language models from YAML recipes.",
         discussion: "`sftrun RECIPE` is the same as `sftrun train RECIPE`.",
-        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Inspect.self, Download.self, Cache.self, Tokenize.self, Bench.self, Merge.self],
+        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Inspect.self, Download.self, Cache.self, Tokenize.self, Bench.self, Merge.self, Eval.self, Generate.self],
         defaultSubcommand: Train.self)
 }
 
@@ -156,6 +157,55 @@ struct Inspect: ParsableCommand {
     func run() throws {
         let status = InspectCommand().run(path: recipe, overrides: options.overrides, count: count)
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Eval loss and perplexity of the recipe's model as it is, JSON on stdout.")
+    @Argument(help: "The recipe file.") var recipe: String
+    @OptionGroup var options: RecipeOptions
+    func run() throws {
+        let status = EvalCommand.run(path: recipe, overrides: options.overrides)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Generate text from a model (greedy unless --temperature > 0), streaming to stdout.")
+    @Option(help: "Model: local folder, .gguf file or Hub repo id.") var model: String
+    @Option(help: "LoRA adapter folder to apply.") var adapter: String?
+    @Option(help: "Prompt text; with a chat template it is sent as one user message unless --raw.") var prompt: String?
+    @Option(help: "JSON file with a messages list (chat).") var messages: String?
+    @Flag(help: "Do not apply the chat template to --prompt.") var raw = false
+    @Option(help: "Most tokens to generate.") var maxNewTokens = 64
+    @Option(help: "Sampling temperature (0: greedy).") var temperature = 0.0
+    @Option(help: "Keep the K most likely tokens (0: all).") var topK = 0
+    @Option(help: "Nucleus sampling mass.") var topP = 1.0
+    @Option(help: "Sampling seed.") var seed: UInt64 = 0
+    @Option(help: "Stop when the output ends with this text (repeatable).") var stop: [String] = []
+    func validate() throws {
+        if (prompt == nil) == (messages == nil) { throw ValidationError("give exactly one of --prompt or --messages") }
+    }
+    func run() throws {
+        do {
+            let g = try Generator.load(model: model, adapter: adapter)
+            var msgs: [Value]?
+            if let messages {
+                guard let data = FileManager.default.contents(atPath: messages) else { throw ValidationError("cannot read \(messages)") }
+                msgs = try JSON.parse(bytes: [UInt8](data)).arrayValue
+            } else if !raw, g.chat != nil, let prompt {
+                msgs = [["role": "user", "content": .string(prompt)]]
+            }
+            var o = Generator.Options()
+            o.maxNewTokens = maxNewTokens; o.temperature = temperature; o.topK = topK; o.topP = topP; o.seed = seed; o.stop = stop
+            _ = g.generate(try g.promptIds(text: prompt, messages: msgs), o) { piece in
+                FileHandle.standardOutput.write(Data(piece.utf8))
+            }
+            print("")
+        } catch let e as ValidationError { throw e } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

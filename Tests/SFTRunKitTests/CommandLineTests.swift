@@ -96,6 +96,11 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(lines[0].contains("tokens_per_second") && lines[0].contains("mean_token_accuracy"), String(lines[0]))
         let lock = try String(contentsOf: out.appendingPathComponent("recipe.lock.yaml"), encoding: .utf8)
         XCTAssertTrue(lock.contains("sftrun_version") && lock.contains("model.safetensors"), lock)
+        let before = try run(["eval", try tinyRecipe(dir)]), after = try run(["eval", try tinyRecipe(dir), "--set", "model.name_or_path=\(out.path)"])
+        XCTAssertEqual(before.status, 0, before.err)
+        let lossBefore = try JSON.parse(before.out)["eval_loss"]?.doubleValue ?? 0, lossAfter = try JSON.parse(after.out)["eval_loss"]?.doubleValue ?? 0
+        XCTAssertLessThan(lossAfter, lossBefore, "training lowered the loss on its own data")
+        XCTAssertEqual(try JSON.parse(after.out)["eval_perplexity"]?.doubleValue ?? 0, Foundation.exp(lossAfter), accuracy: 1e-9)
         let events = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("runs").path)
         XCTAssertTrue(events.contains { $0.contains("tfevents") }, "\(events)")
     }
@@ -104,7 +109,8 @@ final class CommandLineTests: XCTestCase {
         let dir = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let r = try run([try tinyRecipe(dir, extra: "peft:\n  method: lora\n  r: 4\n  lora_alpha: 8\n  target_modules: all-linear\n", steps: 3),
-                         "--set", "training.merge_adapter=true"])
+                         "--set", "training.merge_adapter=true", "--set", "data.val_set_size=4", "--set", "training.eval_strategy=steps",
+                         "--set", "training.eval_steps=3", "--set", "training.sample_prompts=[The quick]"])
         XCTAssertEqual(r.status, 0, r.err)
         let out = dir.appendingPathComponent("out")
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("adapter_model.safetensors").path))
@@ -114,6 +120,8 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(config["peft_type"]?.stringValue, "LORA")
         XCTAssertEqual(config["r"]?.intValue, 4)
         XCTAssertTrue(r.err.contains("peft: LoRA r=4 on 14 layers"), r.err)
+        XCTAssertTrue(r.err.contains("sample @3: The quick → "), r.err)
+        XCTAssertTrue(try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8).contains("\"samples\""))
         let model = TestSupport.packageRoot.appendingPathComponent("Tests/SFTRunKitTests/Fixtures/tiny-llama").path
         let merged = dir.appendingPathComponent("merged-cli")
         let m = try run(["merge", "--model", model, "--adapter", out.path, "--output", merged.path])
