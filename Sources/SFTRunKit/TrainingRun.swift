@@ -279,15 +279,13 @@ struct AdapterPersistence: ModelPersistence {
 /// loss.svg from the log history: train loss per logging step and eval loss.
 enum LossCurves {
     static func write(_ state: TrainerState, to url: URL, title: String) throws {
-        let train = state.logHistory.compactMap { e -> (step: Int, loss: Double)? in
-            guard let l = e["loss"]?.doubleValue, let s = e["step"]?.intValue else { return nil }
-            return (s, l)
+        func series(_ key: String) -> [(step: Int, loss: Double)] {
+            state.logHistory.compactMap { e in
+                guard let l = e[key]?.doubleValue, let s = e["step"]?.intValue else { return nil }
+                return (s, l)
+            }
         }
-        let eval = state.logHistory.compactMap { e -> (step: Int, loss: Double)? in
-            guard let l = e["eval_loss"]?.doubleValue, let s = e["step"]?.intValue else { return nil }
-            return (s, l)
-        }
-        try LossPlot.write(train: train, eval: eval, title: title, to: url)
+        try LossPlot.write(train: series("loss"), eval: series("eval_loss"), title: title, to: url)
     }
 }
 
@@ -319,7 +317,7 @@ final class MetricsLog: @unchecked Sendable {
     init(url: URL, tty: Bool) {
         self.url = url
         self.tty = tty
-        try? FileManager.default.removeItem(at: url)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
     }
 
     func write(_ entry: OrderedDictionary<String, Value>, total: Int) {
@@ -329,7 +327,7 @@ final class MetricsLog: @unchecked Sendable {
             (lastTokens, lastTime) = (tokens, t)
         }
         let line = JSON.serialize(.object(e)) + "\n"
-        if let h = FileHandle(forWritingAtPath: url.path) ?? { FileManager.default.createFile(atPath: url.path, contents: nil); return FileHandle(forWritingAtPath: url.path) }() {
+        if let h = FileHandle(forWritingAtPath: url.path) {
             h.seekToEndOfFile()
             h.write(Data(line.utf8))
             try? h.synchronize()

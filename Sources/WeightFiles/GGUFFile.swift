@@ -72,42 +72,27 @@ public final class GGUFFile: @unchecked Sendable {
     /// Absolute file offset of the (aligned) data section.
     public let dataStart: Int
     private let index: [String: Int]
-    private let base: UnsafeRawPointer?
-    private let mappedLength: Int
+    private let mapping: MappedFile
 
     public init(url: URL) throws {
         self.url = url
         let path = url.path
         func fail(_ m: String) -> WeightFileError { WeightFileError(file: path, m) }
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw fail("cannot open (\(String(cString: strerror(errno)))); check the path exists and is readable") }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw fail("cannot stat; check the file is readable") }
-        let size = Int(st.st_size)
+        mapping = try MappedFile(path: path)
+        let size = mapping.size
         guard size >= 24 else {
             throw fail("file is \(size) bytes, shorter than the 24-byte GGUF header; the file is truncated, download it again")
         }
-        let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
-        guard let m, m != MAP_FAILED else { throw fail("cannot mmap; check the file is a regular file") }
-        let p = UnsafeRawPointer(m)
         do {
-            let parsed = try GGUFHeader.parse(UnsafeRawBufferPointer(start: p, count: size), fail: fail)
+            let parsed = try GGUFHeader.parse(mapping.bytes, fail: fail)
             self.version = parsed.version
             self.metadata = parsed.metadata
             self.tensors = parsed.tensors
             self.alignment = parsed.alignment
             self.dataStart = parsed.dataStart
             self.index = Dictionary(uniqueKeysWithValues: parsed.tensors.enumerated().map { ($1.name, $0) })
-        } catch {
-            munmap(UnsafeMutableRawPointer(mutating: p), size)
-            throw error
         }
-        self.base = p
-        self.mappedLength = size
     }
-
-    deinit { if let base { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) } }
 
     // Metadata accessors: nil when the key is missing or holds another type.
 
@@ -132,7 +117,7 @@ public final class GGUFFile: @unchecked Sendable {
     /// The tensor's raw (possibly quantized) bytes, valid while this file object is alive.
     public func bytes(_ name: String) throws -> UnsafeRawBufferPointer {
         let i = try info(name)
-        return UnsafeRawBufferPointer(start: base! + dataStart + i.offset, count: i.byteCount)
+        return UnsafeRawBufferPointer(start: mapping.bytes.baseAddress! + dataStart + i.offset, count: i.byteCount)
     }
 
     /// The tensor dequantized to float32, row-major, bit-identical to gguf-py's `gguf.quants.dequantize`.

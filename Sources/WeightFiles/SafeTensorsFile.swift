@@ -17,28 +17,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// Tensor names in file (offset) order.
     public let names: [String]
     private let infos: [String: TensorInfo]
-    private let base: UnsafeRawPointer?
-    private let mappedLength: Int
+    private let mapping: MappedFile
     private let dataStart: Int
 
     public init(url: URL) throws {
         self.url = url
         let path = url.path
         func fail(_ m: String) -> WeightFileError { WeightFileError(file: path, m) }
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw fail("cannot open (\(String(cString: strerror(errno)))); check the path exists and is readable") }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw fail("cannot stat; check the file is readable") }
-        let size = Int(st.st_size)
+        mapping = try MappedFile(path: path)
+        let raw = mapping.bytes, size = raw.count
         guard size >= 8 else { throw fail("file is \(size) bytes, shorter than the 8-byte header length; the file is truncated, download it again") }
-        var p: UnsafeRawPointer? = nil
-        if size > 0 {
-            let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
-            guard let m, m != MAP_FAILED else { throw fail("cannot mmap; check the file is a regular file") }
-            p = UnsafeRawPointer(m)
-        }
-        let raw = UnsafeRawBufferPointer(start: p, count: size)
         do {
             var n: UInt64 = 0
             for i in 0..<8 { n |= UInt64(raw[i]) << (8 * UInt64(i)) }
@@ -58,15 +46,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
             self.names = parsed.infos.map(\.name)
             self.infos = Dictionary(uniqueKeysWithValues: parsed.infos.map { ($0.name, $0) })
             self.dataStart = 8 + h
-        } catch {
-            if let p { munmap(UnsafeMutableRawPointer(mutating: p), size) }
-            throw error
         }
-        self.base = p
-        self.mappedLength = size
     }
-
-    deinit { if let base { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) } }
 
     public func info(_ name: String) throws -> TensorInfo {
         guard let i = infos[name] else {
@@ -78,7 +59,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// The tensor's bytes, valid while this file object is alive.
     public func bytes(_ name: String) throws -> UnsafeRawBufferPointer {
         let i = try info(name)
-        return UnsafeRawBufferPointer(start: base! + dataStart + i.byteRange.lowerBound, count: i.byteRange.count)
+        return UnsafeRawBufferPointer(start: mapping.bytes.baseAddress! + dataStart + i.byteRange.lowerBound, count: i.byteRange.count)
     }
 
     /// The tensor as 32-bit floats (F32 copied, F16/BF16 widened exactly, F64 and integers converted).

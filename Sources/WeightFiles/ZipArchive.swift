@@ -28,28 +28,15 @@ public final class ZipArchive: @unchecked Sendable {
     /// Entries in central-directory order.
     public let entries: [Entry]
     private let byName: [String: Int]
-    private let base: UnsafeRawPointer?
-    public let fileSize: Int
+    private let mapping: MappedFile
+    public var fileSize: Int { mapping.size }
 
     public init(url: URL) throws {
         self.url = url
         let path = url.path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw WeightFileError(file: path, "cannot open (\(String(cString: strerror(errno)))); check the path exists and is readable")
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw WeightFileError(file: path, "cannot stat; check the file is readable") }
-        let size = Int(st.st_size)
-        var p: UnsafeRawPointer? = nil
-        if size > 0 {
-            let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
-            guard let m, m != MAP_FAILED else { throw WeightFileError(file: path, "cannot mmap; check the file is a regular file") }
-            p = UnsafeRawPointer(m)
-        }
+        mapping = try MappedFile(path: path)
         do {
-            let parsed = try Self.parse(ZipBytes(raw: UnsafeRawBufferPointer(start: p, count: size), path: path))
+            let parsed = try Self.parse(ZipBytes(raw: mapping.bytes, path: path))
             self.entries = parsed
             var index: [String: Int] = [:]
             for (i, e) in parsed.enumerated() {
@@ -59,15 +46,8 @@ public final class ZipArchive: @unchecked Sendable {
                 index[e.name] = i
             }
             self.byName = index
-        } catch {
-            if let p { munmap(UnsafeMutableRawPointer(mutating: p), size) }
-            throw error
         }
-        self.base = p
-        self.fileSize = size
     }
-
-    deinit { if let base { munmap(UnsafeMutableRawPointer(mutating: base), fileSize) } }
 
     public func entry(_ name: String) -> Entry? { byName[name].map { entries[$0] } }
 
@@ -78,7 +58,7 @@ public final class ZipArchive: @unchecked Sendable {
             let how = e.method == 8 ? "deflate-compressed" : "compressed with zip method \(e.method)"
             throw WeightFileError(file: url.path, "zip entry \"\(e.name)\" is \(how), and only stored entries are read; re-save with torch.save (which stores entries uncompressed) or convert to safetensors")
         }
-        guard let base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        guard let base = mapping.bytes.baseAddress else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(start: base + e.dataOffset, count: e.uncompressedSize)
     }
 
