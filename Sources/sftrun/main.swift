@@ -164,8 +164,10 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Eval loss and perplexity of the recipe's model as it is, JSON on stdout.")
     @Argument(help: "The recipe file.") var recipe: String
     @OptionGroup var options: RecipeOptions
+    @Flag(help: "Also score greedy generations from each eval row's prompt against its completion (exact match).") var exactMatch = false
+    @Option(help: "Print this many generations with --exact-match.") var show = 0
     func run() throws {
-        let status = EvalCommand.run(path: recipe, overrides: options.overrides)
+        let status = EvalCommand.run(path: recipe, overrides: options.overrides, exactMatch: exactMatch, show: show)
         if status != 0 { throw ExitCode(status) }
     }
 }
