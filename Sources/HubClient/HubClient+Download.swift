@@ -126,6 +126,8 @@ extension HubClient {
 
     /// Downloads `modelFiles` in parallel and returns the snapshot folder.
     public func downloadModel(repo: String, revision: String = "main") throws(HubError) -> URL {
+        // Offline: the cached snapshot of that revision, as from_pretrained uses it (no file listing needed).
+        if configuration.offline { return try snapshotDownload(repo: repo, revision: revision) }
         let commit = try resolveRevision(repo: repo, type: .model, revision: revision)
         try downloadFiles(repo: repo, type: .model, commit: commit, paths: try modelFiles(repo: repo, revision: commit))
         return cache.snapshotFolder(repo, .model, commit: commit)

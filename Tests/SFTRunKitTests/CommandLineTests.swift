@@ -164,6 +164,23 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(resumed.err.contains("resumed from") && resumed.err.contains("at step \(step) of \(step + 4)"), resumed.err)
     }
 
+    /// End to end from the (fake) Hub: the model and tokenizer download into the HF cache, then train.
+    func testTrainsAModelDownloadedFromTheHub() throws {
+        let (server, port) = try startFakeHub()
+        defer { server.terminate() }
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recipe = try tinyRecipe(dir, steps: 2)
+        let env = ["HF_ENDPOINT": "http://127.0.0.1:\(port)", "HF_HUB_CACHE": dir.appendingPathComponent("cache").path]
+        let r = try run([recipe, "--set", "model.name_or_path=org/tiny-llama"], environment: env)
+        XCTAssertEqual(r.status, 0, r.err)
+        let lock = try String(contentsOf: dir.appendingPathComponent("out/recipe.lock.yaml"), encoding: .utf8)
+        XCTAssertTrue(lock.contains("models--org--tiny-llama/snapshots/" + String(repeating: "f", count: 39) + "6"), lock)
+        let offline = try run([recipe, "--set", "model.name_or_path=org/tiny-llama", "--set", "training.output_dir=\(dir.path)/out2"],
+                              environment: env.merging(["HF_HUB_OFFLINE": "1"]) { $1 })
+        XCTAssertEqual(offline.status, 0, "a cached model trains offline: \(offline.err)")
+    }
+
     func testHubModelOfflineAndNotCachedIsAClearError() throws {
         let cache = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: cache) }

@@ -8,7 +8,7 @@ a paginated tree API (Link: <...>; rel="next"); the revision API; and per-reques
 POST /_control (a JSON list). GET /_log returns every request seen; POST /_reset clears faults and log.
 Prints the port on the first stdout line.
 """
-import gzip, hashlib, json, random, sys, threading, time, urllib.parse
+import gzip, hashlib, json, os, random, sys, threading, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def lfs(name):
@@ -41,7 +41,17 @@ def make_repos():
             "files": {"data/train.jsonl": b"".join(b'{"text": "row %d"}\n' % i for i in range(200)),
                       "README.md": b"# data\n"}},
         ("model", "org/gated"): {"commits": {"main": "e" * 39 + "5"}, "files": {"config.json": cfg}, "gated": True},
+        # A real (tiny, random) llama with its tokenizer, for end-to-end training from the Hub.
+        ("model", "org/tiny-llama"): {"commits": {"main": "f" * 39 + "6"}, "files": tiny_llama()},
     }
+
+def tiny_llama():
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "SFTRunKitTests", "Fixtures", "tiny-llama")
+    files = {}
+    for name in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]:
+        with open(os.path.join(folder, name), "rb") as f:
+            files[name] = f.read()
+    return files
 
 REPOS = make_repos()
 RENAMED = {("model", "org/old-name"): "org/tiny-model"}
