@@ -41,57 +41,8 @@ def collate(batch):
     return ids, labels, mask
 
 
-def run(name):
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(root / "Tests/ModelsTests/Fixtures" / name, attn_implementation="eager").float()
-    model.train()
-    no_decay = [n for n, p in model.named_parameters() if n.endswith("bias") or "norm" in n or "ln_" in n or "layer_norm" in n]
-    groups = [{"params": [p for n, p in model.named_parameters() if n not in no_decay], "weight_decay": settings["weight_decay"]},
-              {"params": [p for n, p in model.named_parameters() if n in no_decay], "weight_decay": 0.0}]
-    opt = torch.optim.AdamW(groups, lr=settings["lr"], betas=(0.9, 0.999), eps=1e-8)
-    bs, acc, total, warm = settings["batch_size"], settings["accumulation"], settings["steps"], settings["warmup"]
-    micro = [examples[i:i + bs] for i in range(0, len(examples), bs)]
-    steps_per_epoch = math.ceil(len(micro) / acc)
-    log = []
-    for s in range(total):
-        in_epoch = s % steps_per_epoch
-        group = micro[in_epoch * acc:(in_epoch + 1) * acc]
-        batches = [collate(b) for b in group]
-        num_items = sum(int((lab[:, 1:] != -100).sum()) for _, lab, _ in batches)
-        step_loss = 0.0
-        for ids, lab, mask in batches:
-            logits = model(input_ids=ids, attention_mask=mask).logits.float()
-            loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), lab[:, 1:].reshape(-1), ignore_index=-100,
-                                   reduction="sum") / num_items
-            loss.backward()
-            step_loss += loss.item()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), settings["max_grad_norm"]).item()
-        lr = settings["lr"] * (s / warm if s < warm else max(0.0, (total - s) / (total - warm)))
-        for grp in opt.param_groups:
-            grp["lr"] = lr
-        opt.step()
-        opt.zero_grad()
-        log.append({"step": s + 1, "loss": step_loss, "grad_norm": grad_norm, "learning_rate": lr})
-    return log
-
-
-def run_lora(name):
-    """The same loop with a peft LoRA adapter (r=4, alpha=8, all-linear) whose starting weights are saved next to
-    the log, so sftrun starts from the identical adapter (peft.adapter_path)."""
-    from peft import LoraConfig, PeftModel, get_peft_model
-    torch.manual_seed(0)
-    base = AutoModelForCausalLM.from_pretrained(root / "Tests/ModelsTests/Fixtures" / name, attn_implementation="eager").float()
-    model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM"))
-    with torch.no_grad():
-        for n, p in model.named_parameters():
-            if "lora_B" in n:
-                p.normal_(0, 0.02)
-    start = out_dir / f"{name}-lora-start"
-    model.save_pretrained(start)
-    (start / "README.md").unlink(missing_ok=True)
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=settings["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+def train_loop(model, params, opt):
+    """TRL's step: micro-batches grouped within an epoch, one token-weighted mean, pre-clip norm, lr of the step."""
     bs, acc, total, warm = settings["batch_size"], settings["accumulation"], settings["steps"], settings["warmup"]
     micro = [examples[i:i + bs] for i in range(0, len(examples), bs)]
     steps_per_epoch = math.ceil(len(micro) / acc)
@@ -115,6 +66,37 @@ def run_lora(name):
         opt.zero_grad()
         log.append({"step": s + 1, "loss": step_loss, "grad_norm": grad_norm, "learning_rate": lr})
     return log
+
+
+def run(name):
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(root / "Tests/ModelsTests/Fixtures" / name, attn_implementation="eager").float()
+    model.train()
+    no_decay = [n for n, p in model.named_parameters() if n.endswith("bias") or "norm" in n or "ln_" in n or "layer_norm" in n]
+    groups = [{"params": [p for n, p in model.named_parameters() if n not in no_decay], "weight_decay": settings["weight_decay"]},
+              {"params": [p for n, p in model.named_parameters() if n in no_decay], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=settings["lr"], betas=(0.9, 0.999), eps=1e-8)
+    return train_loop(model, list(model.parameters()), opt)
+
+
+def run_lora(name):
+    """The same loop with a peft LoRA adapter (r=4, alpha=8, all-linear) whose starting weights are saved next to
+    the log, so sftrun starts from the identical adapter (peft.adapter_path)."""
+    from peft import LoraConfig, get_peft_model
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(root / "Tests/ModelsTests/Fixtures" / name, attn_implementation="eager").float()
+    model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM"))
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if "lora_B" in n:
+                p.normal_(0, 0.02)
+    start = out_dir / f"{name}-lora-start"
+    model.save_pretrained(start)
+    (start / "README.md").unlink(missing_ok=True)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=settings["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    return train_loop(model, params, opt)
 
 
 for name in ["llama", "opt350m"]:
