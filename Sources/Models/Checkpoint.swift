@@ -172,5 +172,11 @@ public enum ModelCheckpoint {
         let name = dtype == .float32 ? "float32" : dtype == .bfloat16 ? "bfloat16" : "float16"
         _ = config.setValue(.string(name), at: ["dtype"])
         try AtomicFile.write(JSON.serialize(config, pretty: true, indent: 2) + "\n", to: directory.appendingPathComponent("config.json").path)
+        // generation_config.json as save_pretrained writes it: the special token ids from the config.
+        var generation = Value.object([:])
+        for key in ["bos_token_id", "eos_token_id", "pad_token_id"] {
+            if let v = model.config.raw[key], !v.isNull { _ = generation.setValue(v, at: [.key(key)]) }
+        }
+        try AtomicFile.write(JSON.serialize(generation, pretty: true, indent: 2) + "\n", to: directory.appendingPathComponent("generation_config.json").path)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Values
 import WeightFiles
 import XCTest
 @testable import Models
@@ -74,6 +75,8 @@ final class ModelParityTests: XCTestCase {
             }
             let config = try DecoderConfig.load(directory: out)
             XCTAssertEqual(config.family, model.config.family)
+            let generation = try JSON.parse(bytes: [UInt8](try Data(contentsOf: out.appendingPathComponent("generation_config.json"))))
+            XCTAssertEqual(generation["eos_token_id"]?.intValue, 2)
         }
     }
 
