@@ -15,8 +15,13 @@ import WeightFiles
 /// writes an HF-format model, trainer_state.json, metrics.jsonl, recipe.resolved.yaml and recipe.lock.yaml.
 public struct LocalTrainer: RunExecutor {
     public var progressToTTY: Bool
+    /// `--locked LOCK`: refuse to train unless the inputs match this recipe.lock.yaml.
+    public var locked: String?
 
-    public init(progressToTTY: Bool = isatty(STDERR_FILENO) != 0) { self.progressToTTY = progressToTTY }
+    public init(progressToTTY: Bool = isatty(STDERR_FILENO) != 0, locked: String? = nil) {
+        self.progressToTTY = progressToTTY
+        self.locked = locked
+    }
 
     public func run(_ resolved: ResolvedRecipe) -> RunResult {
         do {
@@ -60,6 +65,9 @@ public struct LocalTrainer: RunExecutor {
         }
 
         let dataStart = Date()
+        let lockInputs = RecipeLock.inputs(model: loaded, tokenizerFolder: tokenizerFolder, dataFiles: recipe.data.train.map(\.path),
+                                           chatTemplate: prep.chat?.source)
+        if let locked { try RecipeLock.verify(locked, inputs: lockInputs) }
         let trainRows = try prep.loadRows(recipe.data.train)
         var train = try prep.prepare(trainRows.rows)
         var evalExamples: [TokenizedExample] = []
@@ -165,8 +173,7 @@ public struct LocalTrainer: RunExecutor {
             note("peft: merged model saved to \(merged.path)")
         }
         try LossCurves.write(trainer.state, to: out.appendingPathComponent("loss.svg"), title: recipe.training.runName ?? out.lastPathComponent)
-        try RecipeLock.write(resolved, model: loaded, tokenizerFolder: tokenizerFolder, dataFiles: recipe.data.train.map(\.path),
-                             chatTemplate: prep.chat?.source, to: out.appendingPathComponent("recipe.lock.yaml"))
+        try RecipeLock.write(resolved, inputs: lockInputs, to: out.appendingPathComponent("recipe.lock.yaml"))
         note("sftrun: done: \(outcome.steps) steps, train loss \(String(format: "%.4f", outcome.trainLoss)); model saved to \(out.path)")
         return RunResult(succeeded: true, exitCode: 0, message: nil, trainLoss: outcome.trainLoss, evalLoss: outcome.evalLoss)
     }
@@ -360,8 +367,8 @@ final class MetricsLog: @unchecked Sendable {
 enum RecipeLock {
     static let sftrunVersion = "0.3.0"
 
-    static func write(_ resolved: ResolvedRecipe, model: LoadedModel, tokenizerFolder: URL, dataFiles: [String],
-                      chatTemplate: String?, to url: URL) throws {
+    /// The `lock:` section: what this run really read, by sha256.
+    static func inputs(model: LoadedModel, tokenizerFolder: URL, dataFiles: [String], chatTemplate: String?) -> Value {
         func hashes(_ files: [URL]) -> Value {
             .object(.init(uniqueKeysWithValues: files.compactMap { f in (try? FileDigest.sha256(of: f)).map { (f.lastPathComponent, Value.string($0)) } }))
         }
@@ -375,8 +382,35 @@ enum RecipeLock {
             "data": .object(["files": hashes(data)]),
         ]
         if let chatTemplate { lock["chat_template_sha256"] = .string(FileDigest.sha256(Array(chatTemplate.utf8))) }
+        return .object(lock)
+    }
+
+    static func write(_ resolved: ResolvedRecipe, inputs: Value, to url: URL) throws {
         var value = resolved.value
-        _ = value.setValue(.object(lock), at: ["lock"])
+        _ = value.setValue(inputs, at: ["lock"])
         try AtomicFile.write("# Written by sftrun: the resolved recipe and the exact inputs of this run.\n" + YAMLWriter.write(value), to: url.path)
+    }
+
+    /// `--locked LOCK`: every file hash, the chat template and the sftrun version must equal the lock's; the
+    /// differences are listed (file names are compared, not the folders they were found in).
+    static func verify(_ lockPath: String, inputs: Value) throws {
+        guard let text = try? String(contentsOfFile: lockPath, encoding: .utf8) else {
+            throw TrainingError("--locked \(lockPath): cannot read the lock file")
+        }
+        let locked = try YAML.parse(text, file: lockPath).value["lock"]
+        guard let locked else { throw TrainingError("--locked \(lockPath): no lock section; give a recipe.lock.yaml written by sftrun") }
+        var diffs: [String] = []
+        for part in ["model", "tokenizer", "data"] {
+            let want = locked[part]?["files"]?.objectValue ?? [:], got = inputs[part]?["files"]?.objectValue ?? [:]
+            for name in Set(want.keys).union(got.keys).sorted() where want[name] != got[name] {
+                diffs.append("\(part) file \(name): locked \(want[name]?.stringValue ?? "absent"), now \(got[name]?.stringValue ?? "absent")")
+            }
+        }
+        for key in ["chat_template_sha256", "sftrun_version"] where locked[key] != inputs[key] {
+            diffs.append("\(key): locked \(locked[key]?.stringValue ?? "absent"), now \(inputs[key]?.stringValue ?? "absent")")
+        }
+        guard diffs.isEmpty else {
+            throw TrainingError("--locked \(lockPath): the inputs differ from the lock:\n  " + diffs.joined(separator: "\n  "))
+        }
     }
 }

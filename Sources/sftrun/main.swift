@@ -26,8 +26,9 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train the model a recipe describes.")
     @Argument(help: "The recipe file.") var recipe: String
     @OptionGroup var options: RecipeOptions
+    @Option(help: "Refuse to run unless the model, tokenizer and data files match this recipe.lock.yaml.") var locked: String?
     func run() throws {
-        let status = RecipeCommands().train(path: recipe, overrides: options.overrides, executor: LocalTrainer())
+        let status = RecipeCommands().train(path: recipe, overrides: options.overrides, executor: LocalTrainer(locked: locked))
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -101,6 +101,14 @@ final class CommandLineTests: XCTestCase {
         let lossBefore = try JSON.parse(before.out)["eval_loss"]?.doubleValue ?? 0, lossAfter = try JSON.parse(after.out)["eval_loss"]?.doubleValue ?? 0
         XCTAssertLessThan(lossAfter, lossBefore, "training lowered the loss on its own data")
         XCTAssertEqual(try JSON.parse(after.out)["eval_perplexity"]?.doubleValue ?? 0, Foundation.exp(lossAfter), accuracy: 1e-9)
+        let lockPath = out.appendingPathComponent("recipe.lock.yaml").path
+        let again = try run([try tinyRecipe(dir), "--locked", lockPath, "--set", "training.output_dir=\(dir.path)/out-locked"])
+        XCTAssertEqual(again.status, 0, again.err)
+        try "{\"text\": \"changed\"}\n".write(to: dir.appendingPathComponent("train.jsonl"), atomically: true, encoding: .utf8)
+        let recipePath = dir.appendingPathComponent("tiny.yaml").path
+        let drift = try run([recipePath, "--locked", lockPath, "--set", "training.output_dir=\(dir.path)/out-drift"])
+        XCTAssertEqual(drift.status, 1)
+        XCTAssertTrue(drift.err.contains("the inputs differ from the lock") && drift.err.contains("data file train.jsonl"), drift.err)
         let events = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("runs").path)
         XCTAssertTrue(events.contains { $0.contains("tfevents") }, "\(events)")
     }
