@@ -189,6 +189,21 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(offline.status, 0, "a cached model trains offline: \(offline.err)")
     }
 
+    func testFeaturesNotInThisBuildAndMisusedFlagsAreNamed() throws {
+        let quantized = try run(["recipes/qlora-4bit.yaml"])
+        XCTAssertEqual(quantized.status, 3)
+        XCTAssertTrue(quantized.err.contains("quantization: loading the base model in 8/4 bits is not available"), quantized.err)
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recipe = try tinyRecipe(dir)
+        let exact = try run(["eval", recipe, "--exact-match", "--set", "data.eval=[{path: \(dir.path)/train.jsonl}]"])
+        XCTAssertEqual(exact.status, 1)
+        XCTAssertTrue(exact.err.contains("--exact-match needs data.eval rows with string prompt and completion columns"), exact.err)
+        let noAdapter = try run(["generate", "--model", "Tests/SFTRunKitTests/Fixtures/tiny-llama", "--adapter", dir.path, "--prompt", "hi"])
+        XCTAssertEqual(noAdapter.status, 1)
+        XCTAssertTrue(noAdapter.err.contains("adapter_config.json"), noAdapter.err)
+    }
+
     func testHubModelOfflineAndNotCachedIsAClearError() throws {
         let cache = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: cache) }
