@@ -7,12 +7,13 @@ public enum LayerNorm {
         be.parallelRows(rows, minRowsPerTask: 8) { range in
             for r in range {
                 let xi = x + r * c, yi = y + r * c
-                var s: S = 0
-                for j in 0..<c { s += xi[j] }
-                let m = s / S(c)
-                var v: S = 0
-                for j in 0..<c { let d = xi[j] - m; v += d * d }
-                let rs = 1 / S.sqrt(v / S(c) + S(eps))
+                // Row sums in Double: sequential float32 sums over thousands of features drift.
+                var s = 0.0
+                for j in 0..<c { s += Double(xi[j]) }
+                let m = S(s / Double(c))
+                var v = 0.0
+                for j in 0..<c { let d = Double(xi[j] - m); v += d * d }
+                let rs = S(1 / (v / Double(c) + eps).squareRoot())
                 for j in 0..<c { yi[j] = (xi[j] - m) * rs * weight[j] + (bias?[j] ?? 0) }
                 mean[r] = m
                 rstd[r] = rs
@@ -57,9 +58,9 @@ public enum RMSNorm {
         be.parallelRows(rows, minRowsPerTask: 8) { range in
             for r in range {
                 let xi = x + r * c, yi = y + r * c
-                var ss: S = 0
-                for j in 0..<c { ss += xi[j] * xi[j] }
-                let rs = 1 / S.sqrt(ss / S(c) + S(eps))
+                var ss = 0.0
+                for j in 0..<c { ss += Double(xi[j]) * Double(xi[j]) }
+                let rs = S(1 / (ss / Double(c) + eps).squareRoot())
                 for j in 0..<c { yi[j] = weight[j] * (xi[j] * rs) }
                 rstd[r] = rs
             }
