@@ -131,6 +131,9 @@ public struct LocalTrainer: RunExecutor {
         let metrics = MetricsLog(url: out.appendingPathComponent("metrics.jsonl"), tty: progressToTTY)
         if settings.tensorBoard { metrics.tensorBoard = try TensorBoardWriter(directory: out.appendingPathComponent("runs")) }
         trainer.onLog = { metrics.write($0, total: trainer.state.maxSteps) }
+        let tty = progressToTTY
+        trainer.report = { FileHandle.standardError.write(Data(((tty ? "\r\u{1B}[2K" : "") + $0 + "\n").utf8)) }
+        if progressToTTY { trainer.onStep = { metrics.progressBar(step: $0, total: $1, loss: $2, elapsed: $3, start: trainer.state.globalStep) } }
         if !recipe.training.samplePrompts.isEmpty {
             let generator = Generator(model: model, tokenizer: prep.tokenizer, chat: prep.chat)
             trainer.afterEval = { step in
@@ -327,6 +330,19 @@ final class MetricsLog: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: url.path, contents: nil)
     }
 
+    var barShown = false
+
+    /// One self-overwriting line on a terminal: bar, step, loss, ETA (log lines print above it).
+    func progressBar(step: Int, total: Int, loss: Double, elapsed: Double, start: Int) {
+        let width = 24, filled = total > 0 ? width * step / total : width
+        let done = max(1, step - start)
+        let eta = Int(elapsed / Double(done) * Double(total - step))
+        let line = "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] "
+            + String(format: "%d/%d loss %.4f ETA %ds", step, total, loss, eta)
+        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line + (step == total ? "\n" : "")).utf8))
+        barShown = step < total
+    }
+
     func write(_ entry: OrderedDictionary<String, Value>, total: Int) {
         var e = entry
         if let tokens = e["num_tokens"]?.doubleValue, let t = e["elapsed_seconds"]?.doubleValue {
@@ -359,7 +375,7 @@ final class MetricsLog: @unchecked Sendable {
             parts.append("ETA \(Int(t / Double(step) * Double(total - step)))s")
         }
         if e["train_runtime"] != nil || e["samples"] != nil { return }
-        FileHandle.standardError.write(Data((parts.joined(separator: " | ") + "\n").utf8))
+        FileHandle.standardError.write(Data(((barShown ? "\r\u{1B}[2K" : "") + parts.joined(separator: " | ") + "\n").utf8))
     }
 }
 

@@ -60,6 +60,8 @@ public final class SFTTrainer {
     public var report: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     /// Called with each log entry as it is made (metrics.jsonl, TensorBoard, progress).
     public var onLog: (OrderedDictionary<String, Value>) -> Void = { _ in }
+    /// Called after every optimizer step with (step, total, step loss, seconds since start): the live progress bar.
+    public var onStep: (Int, Int, Double, Double) -> Void = { _, _, _, _ in }
     /// Called after each evaluation with the global step (sample generations hook in here).
     public var afterEval: (Int) -> Void = { _ in }
     public private(set) var state = TrainerState()
@@ -180,6 +182,7 @@ public final class SFTTrainer {
             window.loss += stepLoss.isFinite ? stepLoss : 0
             window.steps += 1
             allLoss += stepLoss.isFinite ? stepLoss : 0
+            onStep(step, total, stepLoss, Date().timeIntervalSince(began))
             if step % logEvery == 0 || (step == 1 && settings.loggingFirstStep) || step == total {
                 var e: OrderedDictionary<String, Value> = [
                     "loss": TrainerState.number(window.loss / Double(window.steps)),

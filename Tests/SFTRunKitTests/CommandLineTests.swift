@@ -204,6 +204,41 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(noAdapter.err.contains("adapter_config.json"), noAdapter.err)
     }
 
+    /// SIGKILL at an arbitrary moment while checkpoints are being written: every `checkpoint-N` left behind verifies,
+    /// staging folders are cleaned up, and resume continues from the newest complete one.
+    func testKillDuringCheckpointWritesLeavesOnlyCompleteCheckpoints() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recipe = try tinyRecipe(dir, steps: 3000)
+        var folder = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
+        if folder.lastPathComponent.hasSuffix(".xctest") { folder.deleteLastPathComponent() }
+        let p = Process()
+        p.executableURL = folder.appendingPathComponent("sftrun")
+        p.arguments = [recipe, "--set", "training.save_steps=1", "--set", "training.save_total_limit=3"]
+        let e = Pipe()
+        p.standardError = e
+        try p.run()
+        var seen = ""
+        while seen.components(separatedBy: "saved ").count < 4 {
+            let chunk = e.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        usleep(3_000)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let out = dir.appendingPathComponent("out")
+        let names = try FileManager.default.contentsOfDirectory(atPath: out.path)
+        for c in names where c.hasPrefix("checkpoint-") {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(c + "/manifest.json").path), "\(c) is complete")
+        }
+        let resumed = try run([recipe, "--set", "training.resume_from_checkpoint=true", "--set", "training.max_steps=12",
+                               "--set", "training.save_steps=100000"])
+        XCTAssertEqual(resumed.status, 0, resumed.err)
+        XCTAssertTrue(resumed.err.contains("resumed from"), resumed.err)
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: out.path).contains { $0.contains(".tmp-") }, "staging removed")
+    }
+
     func testHubModelOfflineAndNotCachedIsAClearError() throws {
         let cache = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: cache) }
