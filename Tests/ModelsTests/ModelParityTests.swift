@@ -99,16 +99,6 @@ final class ModelParityTests: XCTestCase {
     }
 }
 
-/// |got − want| ≤ rtol·|want| + atol·max(1, max|want|).
-func assertClose(_ got: [Float], _ want: [Float], rtol: Float = 1e-5, atol: Float = 1e-6, _ what: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(got.count, want.count, "\(what): element count", file: file, line: line)
-    let scale = max(want.map { abs($0) }.max() ?? 0, 1)
-    for i in 0..<min(got.count, want.count) where abs(got[i] - want[i]) > rtol * abs(want[i]) + atol * scale {
-        XCTFail("\(what): element \(i) is \(got[i]), want \(want[i])", file: file, line: line)
-        return
-    }
-}
 
 final class MemoryPlanTests: XCTestCase {
     /// The planned activations and transients against what a real step allocates (MemoryTracker), within 20 %.

@@ -4,8 +4,8 @@ import Values
 
 /// Runs the built `sftrun` binary, to check what only the process shows: exit statuses and usage errors.
 final class CommandLineTests: XCTestCase {
-    func run(_ args: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        // The test bundle sits next to the products of the same build (`swift test` builds the executable too).
+    /// The built binary: the test bundle sits next to the products of the same build (`swift test` builds it too).
+    func binary() throws -> URL {
         var folder = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
         if folder.lastPathComponent.hasSuffix(".xctest") { folder.deleteLastPathComponent() }
         let binary = folder.appendingPathComponent("sftrun")
@@ -13,8 +13,29 @@ final class CommandLineTests: XCTestCase {
             struct Missing: Error, CustomStringConvertible { var description: String }
             throw Missing(description: "sftrun binary not found at \(binary.path); build with `swift build` first")
         }
+        return binary
+    }
+
+    /// Starts `sftrun args` and returns once its stderr has shown `marker` `count` times (or it ended), with what it printed.
+    func start(_ args: [String], until marker: String, count: Int = 1) throws -> (Process, Pipe, String) {
         let p = Process()
-        p.executableURL = binary
+        p.executableURL = try binary()
+        p.arguments = args
+        let e = Pipe()
+        p.standardError = e
+        try p.run()
+        var seen = ""
+        while seen.components(separatedBy: marker).count <= count {
+            let chunk = e.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        return (p, e, seen)
+    }
+
+    func run(_ args: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = try binary()
         p.arguments = args
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.currentDirectoryURL = TestSupport.packageRoot
@@ -143,20 +164,8 @@ final class CommandLineTests: XCTestCase {
         let dir = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let recipe = try tinyRecipe(dir, steps: 3000)
-        var folder = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
-        if folder.lastPathComponent.hasSuffix(".xctest") { folder.deleteLastPathComponent() }
-        let p = Process()
-        p.executableURL = folder.appendingPathComponent("sftrun")
-        p.arguments = [recipe, "--set", "training.save_steps=100000"]
-        let e = Pipe()
-        p.standardError = e
-        try p.run()
-        var seen = ""
-        while !seen.contains("step 2/") {
-            let chunk = e.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
+        let (p, e, first) = try start([recipe, "--set", "training.save_steps=100000"], until: "step 2/")
+        var seen = first
         kill(p.processIdentifier, SIGINT)
         seen += String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
@@ -210,20 +219,7 @@ final class CommandLineTests: XCTestCase {
         let dir = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let recipe = try tinyRecipe(dir, steps: 3000)
-        var folder = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
-        if folder.lastPathComponent.hasSuffix(".xctest") { folder.deleteLastPathComponent() }
-        let p = Process()
-        p.executableURL = folder.appendingPathComponent("sftrun")
-        p.arguments = [recipe, "--set", "training.save_steps=1", "--set", "training.save_total_limit=3"]
-        let e = Pipe()
-        p.standardError = e
-        try p.run()
-        var seen = ""
-        while seen.components(separatedBy: "saved ").count < 4 {
-            let chunk = e.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
+        let (p, _, _) = try start([recipe, "--set", "training.save_steps=1", "--set", "training.save_total_limit=3"], until: "saved ", count: 3)
         usleep(3_000)
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()

@@ -47,20 +47,6 @@ final class OpsFixture: @unchecked Sendable {
     func setting(_ c: String, _ k: String) -> Any? { settings[c]?[k] }
 }
 
-/// |got − want| ≤ rtol·|want| + atol·max(1, max|want|) elementwise (atol relative to the tensor's scale).
-func assertClose(_ got: [Float], _ want: [Float], rtol: Float = 1e-5, atol: Float = 1e-6, _ what: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(got.count, want.count, "\(what): element count", file: file, line: line)
-    let scale = max(want.map { abs($0) }.max() ?? 0, 1)
-    var worst: (Int, Float) = (-1, 0)
-    for i in 0..<min(got.count, want.count) {
-        let err = abs(got[i] - want[i]) - (rtol * abs(want[i]) + atol * scale)
-        if err > worst.1 { worst = (i, err) }
-    }
-    if worst.0 >= 0 {
-        XCTFail("\(what): element \(worst.0) is \(got[worst.0]), want \(want[worst.0])", file: file, line: line)
-    }
-}
 
 /// Central-difference check in Double of L = Σ dy·f(inputs): the analytic gradient from `backward` must match
 /// (L(x+h) − L(x−h)) / 2h for every element of every input.
