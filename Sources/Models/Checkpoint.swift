@@ -41,6 +41,13 @@ public struct SafeTensorsSource: WeightSource {
     public func floats(_ name: String) throws -> [Float] {
         switch storage { case .file(let f): return try f.floats(name); case .index(let i): return try i.floats(name) }
     }
+    /// A tensor's dtype, shape and stored bytes, for entries that are not plain floats (quantized weights).
+    public func info(_ name: String) throws -> TensorInfo {
+        switch storage { case .file(let f): return try f.info(name); case .index(let i): return try i.info(name) }
+    }
+    public func bytes(_ name: String) throws -> [UInt8] {
+        switch storage { case .file(let f): return Array(try f.bytes(name)); case .index(let i): return Array(try i.bytes(name)) }
+    }
 }
 
 /// `pytorch_model.bin` through the restricted unpickler (no code from the file ever runs).
@@ -105,17 +112,11 @@ public enum ModelCheckpoint {
     /// Returns the checkpoint names that were not used.
     @discardableResult
     public static func load(_ model: CausalLM, from source: WeightSource) throws -> [String] {
-        var available: [String: String] = [:]
-        for n in source.names { available[n] = n }
-        func lookup(_ name: String) -> String? {
-            if let n = available[name] { return n }
-            for prefix in ["model.", "transformer."] where name.hasPrefix(prefix) {
-                if let n = available[String(name.dropFirst(prefix.count))] { return n }
-            }
-            return nil
-        }
+        let available = Set(source.names)
+        func lookup(_ name: String) -> String? { checkpointKey(for: name, in: available) }
         var used = Set<String>(), missing: [String] = []
-        for p in model.params.all {
+        // Weights already filled in packed (quantized) form were read by their own loader.
+        for p in model.params.all where p.value.elementType != .packed {
             guard let key = lookup(p.name) else { missing.append(p.name); continue }
             let shape = try source.shape(key)
             guard shape == p.checkpointShape else {
@@ -135,6 +136,16 @@ public enum ModelCheckpoint {
         return source.names.filter { !used.contains($0) && !isIgnorable($0) && !(tiedHead && $0.hasSuffix("lm_head.weight")) }
     }
 
+    /// The checkpoint's name for parameter `name`: the same, or without a leading `model.` / `transformer.`.
+    public static func checkpointKey(for name: String, in available: Set<String>) -> String? {
+        if available.contains(name) { return name }
+        for prefix in ["model.", "transformer."] where name.hasPrefix(prefix) {
+            let short = String(name.dropFirst(prefix.count))
+            if available.contains(short) { return short }
+        }
+        return nil
+    }
+
     static func transpose(_ v: [Float], rows: Int, columns: Int) -> [Float] {
         var out = [Float](repeating: 0, count: v.count)
         for r in 0..<rows { for c in 0..<columns { out[c * rows + r] = v[r * columns + c] } }
@@ -142,8 +153,8 @@ public enum ModelCheckpoint {
     }
 
     /// The model's weights under their HF names, in `dtype` (float32 / bfloat16 / float16), Conv1D transposed back.
-    public static func tensors(_ model: CausalLM, dtype: ElementType = .float32) -> [TensorData] {
-        model.params.all.map { p in
+    public static func tensors(_ model: CausalLM, dtype: ElementType = .float32, skipping: Set<String> = []) -> [TensorData] {
+        model.params.all.filter { !skipping.contains($0.name) }.map { p in
             var values = p.value.toArray()
             if p.transposedInCheckpoint { values = transpose(values, rows: p.value.shape[0], columns: p.value.shape[1]) }
             return tensorData(p.name, shape: p.checkpointShape, values: values, dtype: dtype)
@@ -153,7 +164,7 @@ public enum ModelCheckpoint {
     public static func tensorData(_ name: String, shape: [Int], values: [Float], dtype: ElementType) -> TensorData {
         var bytes = [UInt8]()
         switch dtype {
-        case .float32:
+        case .float32, .packed:
             bytes = values.withUnsafeBytes { Array($0) }
             return TensorData(name: name, dtype: .F32, shape: shape, bytes: bytes)
         case .bfloat16, .float16:
@@ -165,12 +176,15 @@ public enum ModelCheckpoint {
 
     /// Writes `model.safetensors` (sharded above `maxShardBytes`) and `config.json` into `directory`, each
     /// atomically, so `AutoModelForCausalLM.from_pretrained(directory)` loads it.
-    public static func save(_ model: CausalLM, to directory: URL, dtype: ElementType = .float32, maxShardBytes: Int = 5_000_000_000) throws {
+    /// `tensors` replaces the model's own (a quantized serialization); `configEntries` are added to config.json.
+    public static func save(_ model: CausalLM, to directory: URL, dtype: ElementType = .float32, maxShardBytes: Int = 5_000_000_000,
+                            tensors override: [TensorData]? = nil, configEntries: [String: Value] = [:]) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try SafeTensorsWriter.writeSharded(tensors(model, dtype: dtype), maxShardBytes: maxShardBytes, to: directory)
+        try SafeTensorsWriter.writeSharded(override ?? tensors(model, dtype: dtype), maxShardBytes: maxShardBytes, to: directory)
         var config = model.config.raw
-        let name = dtype == .float32 ? "float32" : dtype == .bfloat16 ? "bfloat16" : "float16"
+        let name = dtype == .bfloat16 ? "bfloat16" : dtype == .float16 ? "float16" : "float32"
         _ = config.setValue(.string(name), at: ["dtype"])
+        for (key, value) in configEntries.sorted(by: { $0.key < $1.key }) { _ = config.setValue(value, at: [.key(key)]) }
         try AtomicFile.write(JSON.serialize(config, pretty: true, indent: 2) + "\n", to: directory.appendingPathComponent("config.json").path)
         // generation_config.json as save_pretrained writes it: the special token ids from the config.
         var generation = Value.object([:])

@@ -1,11 +1,30 @@
 import Foundation
 import Synchronization
 
-/// How a tensor's elements are stored. Compute is float32; frozen weights may stay 16-bit and are widened on use.
+/// How a tensor's elements are stored. Compute is float32; frozen weights may stay 16-bit, or packed (quantized),
+/// and are widened on use.
 public enum ElementType: String, Sendable, CaseIterable {
     case float32, bfloat16, float16
+    /// A frozen weight in a block format of its own (bitsandbytes 4-bit/8-bit), decoded by its `PackedWeight`.
+    case packed
 
-    public var byteSize: Int { self == .float32 ? 4 : 2 }
+    /// Bytes per element in `storage`; a packed tensor keeps its bytes in its `PackedWeight` instead.
+    public var byteSize: Int {
+        switch self {
+        case .float32: return 4
+        case .bfloat16, .float16: return 2
+        case .packed: return 0
+        }
+    }
+}
+
+/// The elements of a frozen matrix kept in a compressed form, decoded to float32 a block at a time on use (so a
+/// quantized weight never has a full float32 copy). Implemented by the Quantization module.
+public protocol PackedWeight: AnyObject, Sendable {
+    /// Bytes held: packed values and their statistics.
+    var byteCount: Int { get }
+    /// Writes elements `[start, start + count)` (row-major, flat) as float32 into `dst`.
+    func decode(into dst: UnsafeMutablePointer<Float>, from start: Int, count: Int)
 }
 
 /// Counts the bytes held by live tensor storages, so memory plans can be checked against what really happened.
@@ -58,6 +77,8 @@ public struct Tensor: @unchecked Sendable {
     public let storage: TensorStorage
     /// Start of this view inside `storage`, in elements.
     public let offset: Int
+    /// The decoder of a `.packed` tensor (nil for every other element type).
+    public let packed: PackedWeight?
 
     /// A zero-filled float32 (or 16-bit) tensor.
     public init(zeros shape: [Int], type: ElementType = .float32) {
@@ -66,6 +87,16 @@ public struct Tensor: @unchecked Sendable {
         self.elementType = type
         self.storage = TensorStorage(byteCount: n * type.byteSize)
         self.offset = 0
+        self.packed = nil
+    }
+
+    /// A frozen matrix of `shape` whose elements `weight` decodes on use.
+    public init(shape: [Int], packed weight: PackedWeight) {
+        self.shape = shape
+        self.elementType = .packed
+        self.storage = TensorStorage(byteCount: 0)
+        self.offset = 0
+        self.packed = weight
     }
 
     /// A float32 tensor holding a copy of `values`.
@@ -82,15 +113,16 @@ public struct Tensor: @unchecked Sendable {
         bits.withUnsafeBufferPointer { halfBits.update(from: $0.baseAddress!, count: bits.count) }
     }
 
-    private init(shape: [Int], elementType: ElementType, storage: TensorStorage, offset: Int) {
+    private init(shape: [Int], elementType: ElementType, storage: TensorStorage, offset: Int, packed: PackedWeight?) {
         self.shape = shape
         self.elementType = elementType
         self.storage = storage
         self.offset = offset
+        self.packed = packed
     }
 
     public var count: Int { shape.reduce(1, *) }
-    public var byteCount: Int { count * elementType.byteSize }
+    public var byteCount: Int { packed?.byteCount ?? count * elementType.byteSize }
 
     /// The float32 elements; only for float32 tensors.
     public var floats: UnsafeMutablePointer<Float> {
@@ -100,14 +132,14 @@ public struct Tensor: @unchecked Sendable {
 
     /// The 16-bit patterns of a bf16/f16 tensor.
     public var halfBits: UnsafeMutablePointer<UInt16> {
-        precondition(elementType != .float32)
+        precondition(elementType == .bfloat16 || elementType == .float16, "this tensor is \(elementType), not 16-bit")
         return storage.raw.assumingMemoryBound(to: UInt16.self) + offset
     }
 
     /// The same elements under another shape of equal size (no copy).
     public func reshaped(_ newShape: [Int]) -> Tensor {
         precondition(newShape.reduce(1, *) == count, "cannot view \(shape) as \(newShape)")
-        return Tensor(shape: newShape, elementType: elementType, storage: storage, offset: offset)
+        return Tensor(shape: newShape, elementType: elementType, storage: storage, offset: offset, packed: packed)
     }
 
     /// Rows `range` of the leading dimension (no copy).
@@ -116,7 +148,7 @@ public struct Tensor: @unchecked Sendable {
         let rowSize = shape.dropFirst().reduce(1, *)
         var s = shape
         s[0] = range.count
-        return Tensor(shape: s, elementType: elementType, storage: storage, offset: offset + range.lowerBound * rowSize)
+        return Tensor(shape: s, elementType: elementType, storage: storage, offset: offset + range.lowerBound * rowSize, packed: packed)
     }
 
     /// Values widened to float32 (a copy).
@@ -137,11 +169,16 @@ public struct Tensor: @unchecked Sendable {
         case .float16:
             let src = halfBits + start
             for i in 0..<n { dst[i] = Float(Float16(bitPattern: src[i])) }
+        case .packed:
+            packed!.decode(into: dst, from: offset + start, count: n)
         }
     }
 
     /// Sets every element to zero.
-    public func zero() { memset(storage.raw + offset * elementType.byteSize, 0, byteCount) }
+    public func zero() {
+        precondition(elementType != .packed, "a packed weight is frozen; it cannot be zeroed")
+        memset(storage.raw + offset * elementType.byteSize, 0, byteCount)
+    }
 
     /// A new float32 tensor with the same values (16-bit widened).
     public func copy() -> Tensor {
