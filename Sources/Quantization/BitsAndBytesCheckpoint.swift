@@ -13,6 +13,20 @@ import WeightFiles
 /// nested_blocksize, nested_dtype, nested_offset). 8-bit, per module `M`: `M.weight` (int8 [out, in]), `M.SCB`
 /// (float32 row absmax), `M.weight_format` (uint8 scalar, 0 = row-major).
 public enum BitsAndBytesCheckpoint {
+    /// Loads a whole checkpoint: bitsandbytes entries when config.json carries a bitsandbytes `quantization_config`,
+    /// then every other weight. Returns the checkpoint names not used and the checkpoint's quantization.
+    public static func loadModel(_ model: CausalLM, from source: WeightSource) throws -> (unused: [String], quantization: BitsAndBytesConfig?) {
+        guard let q = model.config.raw["quantization_config"], !q.isNull,
+              let config = try BitsAndBytesConfig(quantizationConfig: q, file: source.description) else {
+            return (try ModelCheckpoint.load(model, from: source), nil)
+        }
+        guard let safetensors = source as? SafeTensorsSource else {
+            throw QuantizationError(source.description, "a bitsandbytes-quantized checkpoint must be safetensors (model.safetensors); re-save it with save_pretrained(safe_serialization=True)")
+        }
+        let used = try load(model, from: safetensors, config: config)
+        return (try ModelCheckpoint.load(model, from: source).filter { !used.contains($0) }, config)
+    }
+
     /// Fills every quantized linear weight of `model` from `source`; returns the checkpoint keys it read (the rest of
     /// the model then loads with `ModelCheckpoint.load`, which skips packed weights).
     @discardableResult
