@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Values", .product(name: "OrderedCollections", package: "swift-collections")]),
         .target(name: "SFTRunKit", dependencies: ["Values", "Recipes", "Tokenization", "HubClient", "TensorCore", "WeightFiles", "Models", "PEFT", "Quantization", "Datasets", "Training"]),
         .executableTarget(name: "sftrun", dependencies: [
-            "SFTRunKit", "HubClient", "Tokenization", "Models", "TensorCore", "Values", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "SFTRunKit", "HubClient", "Tokenization", "Models", "Quantization", "TensorCore", "Values", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .target(name: "TestSupport", dependencies: ["Values"], path: "Tests/TestSupport"),

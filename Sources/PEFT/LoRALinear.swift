@@ -115,7 +115,13 @@ public final class LoRALinear: LinearAdapter {
 
     /// Folds the adapter into the base weight: W += scaling·B·A (`LoRA.merge` also detaches it from the layer).
     func fold(backend: Backend) throws {
-        let w = baseWeight.value
+        var w = baseWeight.value
+        if w.elementType == .packed {
+            // QLoRA: merge into the dequantized weight (a float32 model comes out, as with peft's merge_and_unload
+            // followed by dequantize).
+            w = w.copy()
+            baseWeight.value = w
+        }
         guard w.elementType == .float32 else {
             throw LoRAError(baseWeight.name, "the base weight is \(w.elementType.rawValue); merging needs float32 weights, load the base model in float32")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import HubClient
 import Models
+import Quantization
 import Recipes
 import TensorCore
 import Values
@@ -13,6 +14,8 @@ public struct LoadedModel {
     public var source: URL
     public var weightFiles: [URL]
     public var unusedTensors: [String]
+    /// The bitsandbytes quantization of a pre-quantized checkpoint (its weights are already packed).
+    public var quantization: BitsAndBytesConfig? = nil
 }
 
 public enum ModelLoading {
@@ -48,10 +51,10 @@ public enum ModelLoading {
         }
         let model = CausalLM(config: try DecoderConfig.load(directory: folder), backend: backend)
         let source = try weightSource(directory: folder)
-        let unused = try ModelCheckpoint.load(model, from: source)
+        let (unused, quantization) = try BitsAndBytesCheckpoint.loadModel(model, from: source)
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
             .filter { $0.hasSuffix(".safetensors") || $0.hasSuffix(".bin") || $0 == "config.json" || $0.hasSuffix(".index.json") }
             .map { folder.appendingPathComponent($0) }
-        return LoadedModel(model: model, source: folder, weightFiles: files, unusedTensors: unused)
+        return LoadedModel(model: model, source: folder, weightFiles: files, unusedTensors: unused, quantization: quantization)
     }
 }

@@ -4,6 +4,7 @@ import HubClient
 import Models
 import OrderedCollections
 import PEFT
+import Quantization
 import Recipes
 import TensorCore
 import Tokenization
@@ -41,9 +42,6 @@ public struct LocalTrainer: RunExecutor {
 
     func execute(_ resolved: ResolvedRecipe) throws -> RunResult {
         let recipe = resolved.recipe
-        if recipe.quantization != nil {
-            throw UnsupportedFeature(description: "quantization: loading the base model in 8/4 bits is not available in this build yet; remove the quantization section to train in float32")
-        }
         let started = Date()
         let backend = CPUBackend(threads: recipe.threads ?? 0)
         let recipeDir = (resolved.document.file as NSString).deletingLastPathComponent
@@ -63,6 +61,9 @@ public struct LocalTrainer: RunExecutor {
                 note("tokenizer: \(prep.tokenizer.vocabSize) tokens; embeddings resized from \(before) to \(model.config.vocabSize) rows (new rows: the mean embedding)")
             }
         }
+
+        let quantization = try QuantizationSupport.prepare(model, recipe: recipe, loaded: loaded)
+        if let quantization { note(quantization.line) }
 
         let dataStart = Date()
         let lockInputs = RecipeLock.inputs(model: loaded, tokenizerFolder: tokenizerFolder, dataFiles: recipe.data.train.map(\.path),
@@ -104,6 +105,13 @@ public struct LocalTrainer: RunExecutor {
         let out = URL(fileURLWithPath: recipe.training.outputDir)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         try AtomicFile.write(resolved.plainYAML(), to: out.appendingPathComponent("recipe.resolved.yaml").path)
+        if let quantization, recipe.quantization?.saveQuantized == true {
+            // The base weights are frozen, so the quantized base saved before training is the one the adapter trains on.
+            let base = out.appendingPathComponent("quantized_base")
+            try BitsAndBytesCheckpoint.save(model, config: quantization.config, to: base)
+            try TokenizerFiles.copy(from: tokenizerFolder, to: base, chatTemplate: prep.chat?.source)
+            note("quantization: quantized base model saved to \(base.path)")
+        }
         let dtype = ElementType(rawValue: recipe.model.dtype) ?? .float32
         let persistence: ModelPersistence
         var trainable: [Parameter]? = nil

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HubClient
 import Models
+import Quantization
 import TensorCore
 import SFTRunKit
 import Tokenization
@@ -18,7 +19,7 @@ struct Sftrun: ParsableCommand {
         commandName: "sftrun",
         abstract: "Supervised fine-tuning of causal language models from YAML recipes.",
         discussion: "`sftrun RECIPE` is the same as `sftrun train RECIPE`.",
-        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Inspect.self, Download.self, Cache.self, Tokenize.self, Bench.self, Merge.self, Eval.self, Generate.self],
+        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Inspect.self, Download.self, Cache.self, Tokenize.self, Bench.self, Merge.self, Quantize.self, Eval.self, Generate.self],
         defaultSubcommand: Train.self)
 }
 
@@ -220,6 +221,33 @@ struct Merge: ParsableCommand {
     @Option(help: "Saved dtype: float32, bfloat16 or float16.") var dtype = "float32"
     func run() throws {
         let status = MergeCommand.run(model: model, adapter: adapter, output: output, dtype: dtype)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Quantize: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write a bitsandbytes-quantized copy of a model (4-bit NF4/FP4 or 8-bit) that transformers and sftrun load.")
+    @Option(help: "Model: local folder, .gguf file or Hub repo id.") var model: String
+    @Option(help: "Output folder.") var output: String
+    @Flag(name: .customLong("load-in-4bit"), help: "Blockwise 4-bit weights (bitsandbytes Params4bit).") var loadIn4bit = false
+    @Flag(name: .customLong("load-in-8bit"), help: "Row-wise int8 weights (bitsandbytes Int8Params).") var loadIn8bit = false
+    @Option(name: .customLong("bnb-4bit-quant-type"), help: "nf4 or fp4.") var quantType = "nf4"
+    @Flag(name: .customLong("bnb-4bit-use-double-quant"), help: "Quantize the absmax statistics too.") var doubleQuant = false
+    @Option(name: .customLong("bnb-4bit-compute-dtype"), help: "float32, bfloat16 or float16 (recorded in quantization_config).") var computeDtype = "float32"
+    @Option(name: .customLong("llm-int8-skip-modules"), help: "Comma-separated module names kept in float.") var skipModules: String?
+    @Option(help: "dtype of the unquantized weights (and of the weights before quantization): float32, bfloat16 or float16.") var dtype = "float32"
+    func validate() throws {
+        guard loadIn4bit != loadIn8bit else { throw ValidationError("give exactly one of --load-in-4bit and --load-in-8bit") }
+        guard FourBitType(rawValue: quantType) != nil else { throw ValidationError("--bnb-4bit-quant-type must be nf4 or fp4, not \(quantType)") }
+        guard ComputeDType(rawValue: computeDtype) != nil else { throw ValidationError("--bnb-4bit-compute-dtype must be float32, bfloat16 or float16") }
+        guard ["float32", "bfloat16", "float16"].contains(dtype) else { throw ValidationError("--dtype must be float32, bfloat16 or float16") }
+        if loadIn8bit, doubleQuant { throw ValidationError("--bnb-4bit-use-double-quant needs --load-in-4bit") }
+    }
+    func run() throws {
+        let config = BitsAndBytesConfig(mode: loadIn4bit ? .fourBit(FourBitType(rawValue: quantType)!) : .eightBit, doubleQuant: doubleQuant,
+                                        computeDType: ComputeDType(rawValue: computeDtype)!,
+                                        skipModules: skipModules?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+        let status = QuantizeCommand.run(model: model, output: output, config: config, dtype: dtype)
         if status != 0 { throw ExitCode(status) }
     }
 }
