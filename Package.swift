@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "PEFTTests", dependencies: ["PEFT", "Models", "TensorCore", "WeightFiles", "Values", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "Models", "TensorCore", "WeightFiles", "Values", "HubClient", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "WeightFilesTests", dependencies: ["WeightFiles", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "PEFT", "Models", "TensorCore", "Datasets", "Values", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "PEFT", "Quantization", "Models", "TensorCore", "Datasets", "Values", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SFTRunKitTests", dependencies: ["SFTRunKit", "TestSupport", "Values"], exclude: ["Fixtures"]),
     ]

@@ -99,11 +99,37 @@ def run_lora(name):
     return train_loop(model, params, opt)
 
 
+def run_qlora(name, quant_type, double_quant):
+    """QLoRA's arithmetic without a CUDA kernel: every linear weight of the blocks is quantized with bitsandbytes'
+    `quantize_4bit` and replaced by its `dequantize_4bit` (what Linear4bit's forward and input-gradient use), then
+    the same LoRA run starts from the same saved adapter."""
+    import bitsandbytes.functional as BF
+    from peft import PeftModel
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(root / "Tests/ModelsTests/Fixtures" / name, attn_implementation="eager").float()
+    with torch.no_grad():
+        for module_name, module in base.named_modules():
+            if isinstance(module, torch.nn.Linear) and ".layers." in module_name:
+                q, state = BF.quantize_4bit(module.weight.data, blocksize=64, compress_statistics=double_quant, quant_type=quant_type)
+                module.weight.data = BF.dequantize_4bit(q, state)
+    model = PeftModel.from_pretrained(base, out_dir / f"{name}-lora-start", is_trainable=True)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=settings["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    return train_loop(model, params, opt)
+
+
 for name in ["llama", "opt350m"]:
     log = run_lora(name)
     lora_settings = dict(settings, weight_decay=0.0)
     (out_dir / f"{name}-lora.json").write_text(json.dumps({"settings": lora_settings, "examples": examples, "log": log}, indent=1) + "\n")
     print(name, "lora", [round(e["loss"], 5) for e in log])
+
+for quant_type, double_quant in [("nf4", True), ("fp4", False)]:
+    log = run_qlora("llama", quant_type, double_quant)
+    tag = f"llama-qlora-{quant_type}{'-dq' if double_quant else ''}"
+    (out_dir / f"{tag}.json").write_text(json.dumps({"settings": dict(settings, weight_decay=0.0), "examples": examples, "log": log}, indent=1) + "\n")
+    print(tag, [round(e["loss"], 5) for e in log])
 
 for name in ["llama", "mistral", "qwen2", "gpt2", "opt", "opt350m", "gpt_neo"]:
     log = run(name)

@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Models
 import PEFT
+import Quantization
 import TensorCore
 import TestSupport
 import Training
@@ -119,6 +120,37 @@ final class TrainerTests: XCTestCase {
                 XCTAssertEqual(g.gradNorm, want["grad_norm"]!, accuracy: 1e-3 * want["grad_norm"]!, "\(name) LoRA step \(i + 1) grad_norm")
             }
             XCTAssertTrue(m.params.all.allSatisfy { !$0.trainable }, "the base stays frozen")
+        }
+    }
+
+    /// QLoRA: LoRA on a 4-bit base against PyTorch + peft on bitsandbytes' dequantized weights (the same arithmetic
+    /// Linear4bit runs); step 1 within 1e-5, so a base quantized differently (or not at all: 1.7e-4 off) fails.
+    func testQLoRALogHistoryMatchesDequantizedReference() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (tag, config) in [("llama-qlora-nf4-dq", BitsAndBytesConfig(mode: .fourBit(.nf4), doubleQuant: true)),
+                              ("llama-qlora-fp4", BitsAndBytesConfig(mode: .fourBit(.fp4)))] {
+            let fx = try fixture(tag)
+            let base = TestSupport.packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/llama")
+            let m = CausalLM(config: try DecoderConfig.load(directory: base), backend: CPUBackend(threads: 2))
+            try ModelCheckpoint.load(m, from: try weightSource(directory: base))
+            XCTAssertEqual(Quantizer.quantize(m, config).layers, m.linearLayers.count)
+            let start = TestSupport.packageRoot.appendingPathComponent("Tests/TrainingTests/Fixtures/trainer/llama-lora-start")
+            let loaded = try AdapterFile.load(directory: start, into: m)
+            var s = TrainerSettings(outputDir: dir.appendingPathComponent(tag))
+            s.maxSteps = 10; s.batchSize = 2; s.gradientAccumulationSteps = 2; s.learningRate = fx.settings["lr"]!
+            s.warmupSteps = 2; s.loggingSteps = 1; s.shuffle = false
+            let examples = fx.examples
+            let t = try SFTTrainer(model: m, settings: s, trainItems: examples.count, collate: { Collator.pad($0.map { examples[$0] }, padID: 0) },
+                                   evalBatches: [], persistence: SavedWeights(model: m), digest: { _ in "" },
+                                   trainable: LoRA.trainableParameters(m, loaded.adapters))
+            let got = stepEntries(try t.train().state)
+            XCTAssertEqual(got.count, 10)
+            for (i, (g, want)) in zip(got, fx.log).enumerated() {
+                XCTAssertEqual(g.loss, want["loss"]!, accuracy: (i == 0 ? 1e-5 : 1e-3) * want["loss"]!, "\(tag) step \(i + 1) loss")
+                XCTAssertEqual(g.gradNorm, want["grad_norm"]!, accuracy: 1e-3 * want["grad_norm"]!, "\(tag) step \(i + 1) grad_norm")
+            }
+            XCTAssertTrue(m.linearLayers.allSatisfy { $0.weight.value.elementType == .packed && !$0.weight.trainable })
         }
     }
 
