@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import PEFT
+import Quantization
 import TensorCore
 import Values
 
@@ -19,6 +20,24 @@ public enum TrainingBenchmark {
         public var gflopPerToken: Double
         public var achievedGFLOPS: Double
         public var peakTrackedBytes: Int
+        /// Bytes held by all weights (packed ones at their packed size).
+        public var weightBytes: Int
+    }
+
+    /// How the frozen base of a LoRA benchmark is stored.
+    public enum BaseStorage: Sendable {
+        case float32, bfloat16
+        case quantized(BitsAndBytesConfig)
+
+        public init?(_ name: String, doubleQuant: Bool) {
+            switch name {
+            case "float32": self = .float32
+            case "bfloat16": self = .bfloat16
+            case "int8": self = .quantized(BitsAndBytesConfig(mode: .eightBit))
+            case "nf4", "fp4": self = .quantized(BitsAndBytesConfig(mode: .fourBit(FourBitType(rawValue: name)!), doubleQuant: doubleQuant))
+            default: return nil
+            }
+        }
     }
 
     /// FLOPs per token: 6·N (matmul parameters, head included) + 12·L·T·(heads·head_dim) for attention.
@@ -28,7 +47,7 @@ public enum TrainingBenchmark {
 
     /// `loraRank`: LoRA on every linear layer of the blocks with a frozen base (float32), as peft's all-linear.
     public static func run(config: DecoderConfig, batch: Int, seqLen: Int, steps: Int, threads: Int, checkpointing: Bool,
-                           loraRank: Int? = nil, progress: (String) -> Void = { _ in }) throws -> Result {
+                           loraRank: Int? = nil, base: BaseStorage = .float32, progress: (String) -> Void = { _ in }) throws -> Result {
         let backend = CPUBackend(threads: threads)
         let model = CausalLM(config: config, backend: backend)
         var rng = SplitMix64(seed: 7)
@@ -39,6 +58,11 @@ public enum TrainingBenchmark {
         }
         if let r = loraRank {
             for p in model.params.all { p.setTrainable(false) }
+            switch base {
+            case .float32: break
+            case .bfloat16: model.storeFrozenMatrices(as: .bfloat16)
+            case .quantized(let config): Quantizer.quantize(model, config)
+            }
             _ = try LoRA.apply(to: model, LoRAConfig(r: r, alpha: Double(2 * r), targets: .allLinear, initWeights: .gaussian))
         }
         model.gradientCheckpointing = checkpointing
@@ -46,13 +70,14 @@ public enum TrainingBenchmark {
         let ids = (0..<n).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) }
         let input = ModelInput(batch: batch, seqLen: seqLen, inputIds: ids, labels: ids)
         MemoryTracker.shared.resetPeak()
-        let base = MemoryTracker.shared.liveBytes
+        let live = MemoryTracker.shared.liveBytes
         let t = KernelBenchmarks.median(steps) {
             _ = model.forwardBackward(input, gradScale: 1 / Float(n))
             progress(".")
         }
         let flops = flopsPerToken(config, seqLen: seqLen)
         return Result(secondsPerStep: t, tokensPerSecond: Double(n) / t, gflopPerToken: flops / 1e9,
-                      achievedGFLOPS: flops * Double(n) / t / 1e9, peakTrackedBytes: MemoryTracker.shared.peakBytes - base)
+                      achievedGFLOPS: flops * Double(n) / t / 1e9, peakTrackedBytes: MemoryTracker.shared.peakBytes - live,
+                      weightBytes: model.params.all.reduce(0) { $0 + $1.value.byteCount })
     }
 }

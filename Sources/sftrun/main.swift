@@ -287,14 +287,21 @@ struct Bench: ParsableCommand {
         @Option(help: "Threads (0 = all cores).") var threads = 0
         @Flag(help: "Gradient checkpointing.") var checkpointing = false
         @Option(help: "LoRA rank on all linear layers (frozen base); omit for full fine-tuning.") var lora: Int?
+        @Option(help: "Frozen base storage with --lora: float32, bfloat16, int8, nf4 or fp4.") var base = "float32"
+        @Flag(help: "Double quantization of the 4-bit absmax values (nf4/fp4 bases).") var doubleQuant = false
+        func validate() throws {
+            guard TrainingBenchmark.BaseStorage(base, doubleQuant: doubleQuant) != nil else { throw ValidationError("--base must be float32, bfloat16, int8, nf4 or fp4") }
+            if base != "float32", lora == nil { throw ValidationError("--base \(base) needs --lora (a quantized or 16-bit base is frozen)") }
+        }
         func run() throws {
             let config = try DecoderConfig(json: TrainingBenchmark.smolLM2Config)
             let peak = KernelBenchmarks.sgemmPeak()
-            let r = try TrainingBenchmark.run(config: config, batch: batch, seqLen: seqLen, steps: steps, threads: threads, checkpointing: checkpointing, loraRank: lora)
-            let what = (checkpointing ? " (checkpointing)" : "") + (lora.map { ", LoRA r=\($0) all-linear" } ?? ", full fine-tune")
-            print(String(format: "SmolLM2-135M shape, batch %d × %d%@: %.2f s/step, %.1f tokens/s, %.3f GFLOP/token (6·N + 12·L·T·d), %.1f GFLOP/s = %.1f %% of the %.1f GFLOP/s sgemm peak; peak tensor memory %.2f GB",
+            let r = try TrainingBenchmark.run(config: config, batch: batch, seqLen: seqLen, steps: steps, threads: threads, checkpointing: checkpointing,
+                                              loraRank: lora, base: TrainingBenchmark.BaseStorage(base, doubleQuant: doubleQuant)!)
+            let what = (checkpointing ? " (checkpointing)" : "") + (lora.map { ", LoRA r=\($0) all-linear on a \(base)\(doubleQuant ? "+dq" : "") base" } ?? ", full fine-tune")
+            print(String(format: "SmolLM2-135M shape, batch %d × %d%@: %.2f s/step, %.1f tokens/s, %.3f GFLOP/token (6·N + 12·L·T·d), %.1f GFLOP/s = %.1f %% of the %.1f GFLOP/s sgemm peak; weights %.1f MB, peak step tensor memory %.2f GB",
                          batch, seqLen, what, r.secondsPerStep, r.tokensPerSecond, r.gflopPerToken, r.achievedGFLOPS,
-                         100 * r.achievedGFLOPS / peak, peak, Double(r.peakTrackedBytes) / 1e9))
+                         100 * r.achievedGFLOPS / peak, peak, Double(r.weightBytes) / 1e6, Double(r.peakTrackedBytes) / 1e9))
         }
     }
     struct TokenizeBench: ParsableCommand {
