@@ -49,7 +49,8 @@ public struct Generator {
 
     /// Generates after `prompt`; `emit` receives each new piece of text as it is decoded. With a `cache` that
     /// already holds a prefix of `prompt` (the previous chat turn), only the rest is prefilled; afterwards the cache
-    /// holds the prompt and every generated token but the last.
+    /// holds the prompt and every generated token but the last. Learned-position models stop at their position
+    /// table's end (a longer prompt gives nothing).
     public func generate(_ prompt: [Int], _ o: Options, cache: KVCache? = nil, emit: (String) -> Void = { _ in }) -> [Int] {
         let cache = cache ?? model.makeKVCache()
         let ids = prompt.map(Int32.init)
