@@ -156,7 +156,8 @@ public final class CausalLM {
         return Linear.forward(backend, x: h, weight: headWeight.value, bias: nil)
     }
 
-    /// Logits of the last position of one unpadded sequence (generation; no KV cache: the prefix is recomputed).
+    /// Logits of the last position of one unpadded sequence, recomputing the whole prefix: the oracle the cached
+    /// path (`decode(_:cache:)`, which generation uses) is tested against.
     public func nextTokenLogits(_ ids: [Int32]) -> [Float] {
         let input = ModelInput(batch: 1, seqLen: ids.count, inputIds: ids)
         let ctx = context(input, training: false, save: false, dropoutSeed: 0)

@@ -14,6 +14,8 @@ public final class StepContext {
     /// Dropout seed of this step; each site derives its own stream from it.
     public let dropoutSeed: UInt64
     var ropeCos: [Float] = [], ropeSin: [Float] = []
+    /// Set while decoding: attention appends to and reads from it (see Decoding.swift).
+    var kvCache: KVCache?
 
     public init(backend: Backend, batch: Int, seqLen: Int, positions: [Int32], keyValid: [Bool]?, segmentIds: [Int32]?,
                 training: Bool, save: Bool, dropoutSeed: UInt64 = 0) {
@@ -149,6 +151,8 @@ public final class SelfAttention {
     let window: Int?
     let scale: Float
     let rotary: Bool
+    /// The block this attention belongs to: its slot in a KVCache.
+    var layer = 0
     var q: Tensor?, k: Tensor?, v: Tensor?, out: Tensor?, lse: Tensor?
 
     public init(projections: Projections, output: LinearLayer, heads: Int, kvHeads: Int, headDim: Int, window: Int?,
@@ -188,6 +192,7 @@ public final class SelfAttention {
             rope.apply(ctx.backend, q, tokens: n, heads: heads)
             rope.apply(ctx.backend, k, tokens: n, heads: kvHeads)
         }
+        if let cache = ctx.kvCache { return output.forward(attendCached(q: q, k: k, v: v, cache: cache, ctx), ctx) }
         let out = Tensor(zeros: [n, qw]), lse = Tensor(zeros: [ctx.batch * heads * ctx.seqLen])
         Attention.forward(ctx.backend, shape: shape(ctx), mask: ctx.mask(window: window), scale: scale,
                           q: q.floats, k: k.floats, v: v.floats, out: out.floats, lse: lse.floats)
@@ -308,6 +313,7 @@ public final class DecoderBlock {
         self.attention = attention
         self.mlp = mlp
         self.preNorm = preNorm
+        attention.layer = index
         self.dropout = dropout
     }
 

@@ -6,7 +6,7 @@ import WeightFiles
 /// Writes tokenizer.json and tokenizer_config.json for a llama.cpp GGUF model, so a `.gguf` file is a complete
 /// model source. Byte-level BPE vocabularies (`tokenizer.ggml.model` "gpt2") with the pre-tokenizers llama.cpp
 /// names are rebuilt as the `tokenizers` library would load them; control and user-defined tokens become added
-/// special tokens.
+/// special tokens. SentencePiece vocabularies ("llama") are in GGUFSentencePiece.swift.
 public enum GGUFTokenizer {
     /// Regexes of llama.cpp's pre-tokenizer types (llama-vocab.cpp) in `tokenizers` JSON form.
     static func preTokenizer(_ type: String, file: String) throws -> Value {
@@ -34,44 +34,82 @@ public enum GGUFTokenizer {
         }
     }
 
+    /// Control and user-defined tokens as added tokens. Byte-level files mark both special (as before); for
+    /// SentencePiece files transformers adds control tokens (and the unknown/BOS/EOS tokens it names) as special
+    /// and user-defined ones as plain added tokens, all matched whole in the raw text.
+    static func addedTokens(_ meta: GGUFLlama.TokenizerMetadata, sentencePiece: Bool) -> [Value] {
+        let types = meta.tokenTypes ?? []
+        let named = Set([meta.unknownTokenID, meta.bosTokenID, meta.eosTokenID].compactMap { $0 })
+        var added: [Value] = []
+        for (i, t) in meta.tokens.enumerated() {
+            let type = i < types.count ? types[i] : 1
+            let special = sentencePiece ? type == 3 || named.contains(i) : type == 3 || type == 4
+            guard special || (sentencePiece && type == 4) else { continue }
+            added.append(["id": .int(i), "content": .string(t), "single_word": false, "lstrip": false, "rstrip": false,
+                          "normalized": false, "special": .bool(special)])
+        }
+        return added
+    }
+
+    /// BOS before (and EOS after, with `tokenizer.ggml.add_eos_token`) each sequence, as transformers'
+    /// TemplateProcessing; nil when neither is added.
+    static func postProcessor(_ meta: GGUFLlama.TokenizerMetadata, addBOS: Bool) -> Value? {
+        func piece(_ id: Int?, _ on: Bool) -> String? { on ? id.flatMap { $0 >= 0 && $0 < meta.tokens.count ? meta.tokens[$0] : nil } : nil }
+        let bos = piece(meta.bosTokenID, addBOS), eos = piece(meta.eosTokenID, meta.addEOS ?? false)
+        guard bos != nil || eos != nil else { return nil }
+        func special(_ t: String, _ type: Int) -> Value { ["SpecialToken": ["id": .string(t), "type_id": .int(type)]] }
+        func sequence(_ name: String, _ type: Int) -> [Value] {
+            (bos.map { [special($0, type)] } ?? []) + [["Sequence": ["id": .string(name), "type_id": .int(type)]]] + (eos.map { [special($0, type)] } ?? [])
+        }
+        var specials = OrderedDictionary<String, Value>()
+        for (t, id) in [(bos, meta.bosTokenID), (eos, meta.eosTokenID)] {
+            if let t, let id { specials[t] = ["id": .string(t), "ids": [.int(id)], "tokens": [.string(t)]] }
+        }
+        return ["type": "TemplateProcessing", "single": .array(sequence("A", 0)), "pair": .array(sequence("A", 0) + sequence("B", 1)),
+                "special_tokens": .object(specials)]
+    }
+
+    /// Byte-level BPE with the file's merges and the pre-tokenizer `tokenizer.ggml.pre` names.
+    static func byteLevel(_ meta: GGUFLlama.TokenizerMetadata, file: String) throws -> Value {
+        guard let merges = meta.merges else {
+            throw WeightFileError(file: file, "tokenizer.ggml.merges is missing from a byte-level BPE vocabulary; convert the file again or set tokenizer.name_or_path to the model's HF tokenizer folder")
+        }
+        var vocab = OrderedDictionary<String, Value>()
+        for (i, t) in meta.tokens.enumerated() { vocab[t] = .int(i) }
+        let model: Value = ["type": "BPE", "dropout": nil, "unk_token": nil, "continuing_subword_prefix": nil, "end_of_word_suffix": nil,
+                            "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+                            "vocab": .object(vocab), "merges": .array(merges.map { .string($0) })]
+        let post = postProcessor(meta, addBOS: meta.addBOS ?? false)
+            ?? ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false]
+        return ["version": "1.0", "truncation": nil, "padding": nil, "added_tokens": .array(addedTokens(meta, sentencePiece: false)),
+                "normalizer": nil, "pre_tokenizer": try preTokenizer(meta.preTokenizer ?? "default", file: file), "post_processor": post,
+                "decoder": ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true],
+                "model": model]
+    }
+
     /// The two files as JSON text.
     public static func files(_ gguf: GGUFFile) throws -> (tokenizer: String, config: String) {
         let meta = try GGUFLlama.tokenizerMetadata(gguf)
         let file = gguf.url.path
-        guard meta.model == "gpt2", let merges = meta.merges else {
-            throw WeightFileError(file: file, "tokenizer.ggml.model \"\(meta.model)\" (not byte-level BPE) cannot be rebuilt yet; set tokenizer.name_or_path to the model's HF tokenizer folder")
+        let tokenizer: Value
+        var addBOS = meta.addBOS ?? false
+        switch meta.model {
+        case "gpt2": tokenizer = try byteLevel(meta, file: file)
+        case "llama":
+            // Files without the flag get BOS, as llama.cpp and transformers give a SentencePiece vocabulary.
+            addBOS = meta.addBOS ?? true
+            tokenizer = try sentencePiece(meta, file: file)
+        default:
+            throw WeightFileError(file: file, "tokenizer.ggml.model \"\(meta.model)\" is not byte-level BPE (gpt2) or SentencePiece BPE (llama) and cannot be rebuilt yet; set tokenizer.name_or_path to the model's HF tokenizer folder")
         }
-        var vocab = OrderedDictionary<String, Value>()
-        for (i, t) in meta.tokens.enumerated() { vocab[t] = .int(i) }
-        let types = meta.tokenTypes ?? []
-        var added: [Value] = []
-        for (i, t) in meta.tokens.enumerated() where i < types.count && (types[i] == 3 || types[i] == 4) {
-            added.append(["id": .int(i), "content": .string(t), "single_word": false, "lstrip": false, "rstrip": false,
-                          "normalized": false, "special": true])
-        }
-        let model: Value = ["type": "BPE", "dropout": nil, "unk_token": nil, "continuing_subword_prefix": nil, "end_of_word_suffix": nil,
-                            "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
-                            "vocab": .object(vocab), "merges": .array(merges.map { .string($0) })]
-        var post: Value = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false]
-        if meta.addBOS == true, let bos = meta.bosTokenID, bos < meta.tokens.count {
-            let b = meta.tokens[bos]
-            post = ["type": "TemplateProcessing",
-                    "single": [["SpecialToken": ["id": .string(b), "type_id": 0]], ["Sequence": ["id": "A", "type_id": 0]]],
-                    "pair": [["SpecialToken": ["id": .string(b), "type_id": 0]], ["Sequence": ["id": "A", "type_id": 0]],
-                             ["SpecialToken": ["id": .string(b), "type_id": 1]], ["Sequence": ["id": "B", "type_id": 1]]],
-                    "special_tokens": .object([b: ["id": .string(b), "ids": [.int(bos)], "tokens": [.string(b)]]])]
-        }
-        let tokenizer: Value = ["version": "1.0", "truncation": nil, "padding": nil, "added_tokens": .array(added), "normalizer": nil,
-                                "pre_tokenizer": try preTokenizer(meta.preTokenizer ?? "default", file: file), "post_processor": post,
-                                "decoder": ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true],
-                                "model": model]
         var config = OrderedDictionary<String, Value>()
         func token(_ id: Int?) -> Value? { id.flatMap { $0 >= 0 && $0 < meta.tokens.count ? .string(meta.tokens[$0]) : nil } }
         config["bos_token"] = token(meta.bosTokenID)
         config["eos_token"] = token(meta.eosTokenID)
         config["pad_token"] = token(meta.paddingTokenID)
         config["unk_token"] = token(meta.unknownTokenID)
-        config["add_bos_token"] = .bool(meta.addBOS ?? false)
+        config["add_bos_token"] = .bool(addBOS)
+        if meta.model == "llama" { config["add_eos_token"] = .bool(meta.addEOS ?? false) }
         config["model_max_length"] = .int(gguf.int("llama.context_length") ?? 2048)
         if let t = meta.chatTemplate { config["chat_template"] = .string(t) }
         return (JSON.serialize(tokenizer) + "\n", JSON.serialize(.object(config), pretty: true) + "\n")

@@ -7,7 +7,7 @@ import Values
 
 /// Text generation from a model folder, .gguf file or Hub id (optionally with a LoRA adapter): greedy, or
 /// sampling with temperature / top-k / top-p from a seed; stops at EOS, a stop string or `maxNewTokens`.
-/// Each step recomputes the whole prefix (no KV cache yet), which is fine for short answers of small models.
+/// The prompt is prefilled into a KV cache and each new token is one cached decoding step.
 public struct Generator {
     public var model: CausalLM
     public var tokenizer: Tokenizer
@@ -23,8 +23,9 @@ public struct Generator {
         public init() {}
     }
 
-    public static func load(model path: String, adapter: String?) throws -> Generator {
-        let loaded = try ModelLoading.load(path: path, backend: CPUBackend())
+    /// `threads`: compute threads (0: all cores).
+    public static func load(model path: String, adapter: String?, threads: Int = 0) throws -> Generator {
+        let loaded = try ModelLoading.load(path: path, backend: CPUBackend(threads: threads))
         let folder = path.hasSuffix(".gguf") ? try GGUFTokenizer.folder(for: loaded.source) : loaded.source
         let tokenizer = try Tokenizer.load(directory: folder)
         if tokenizer.vocabSize > loaded.model.config.vocabSize { loaded.model.resizeTokenEmbeddings(to: tokenizer.vocabSize) }
@@ -46,25 +47,34 @@ public struct Generator {
         return tokenizer.encode(text ?? "").ids
     }
 
-    /// Generates after `prompt`; `emit` receives each new piece of text as it is decoded.
-    public func generate(_ prompt: [Int], _ o: Options, emit: (String) -> Void = { _ in }) -> [Int] {
-        var ids = prompt.map(Int32.init)
+    /// Generates after `prompt`; `emit` receives each new piece of text as it is decoded. With a `cache` that
+    /// already holds a prefix of `prompt` (the previous chat turn), only the rest is prefilled; afterwards the cache
+    /// holds the prompt and every generated token but the last. Learned-position models stop at their position
+    /// table's end (a longer prompt gives nothing).
+    public func generate(_ prompt: [Int], _ o: Options, cache: KVCache? = nil, emit: (String) -> Void = { _ in }) -> [Int] {
+        let cache = cache ?? model.makeKVCache()
+        let ids = prompt.map(Int32.init)
+        guard !ids.isEmpty else { return [] }
+        let limit = model.maxDecodePositions ?? Int.max
+        guard ids.count <= limit else { return [] }
+        cache.truncate(to: min(cache.commonPrefix(with: ids), ids.count - 1))
+        var logits = model.decode(Array(ids[cache.count...]), cache: cache)
         var out: [Int] = []
         var rng = SplitMix64(seed: o.seed)
         var shown = ""
         let eos = Set([tokenizer.eosTokenId, model.config.raw["eos_token_id"]?.intValue].compactMap { $0 })
         while out.count < o.maxNewTokens {
-            let logits = model.nextTokenLogits(ids)
             let next = o.temperature <= 0 ? Self.argmax(logits) : Self.sample(logits, o, &rng)
             if eos.contains(next) { break }
             out.append(next)
-            ids.append(Int32(next))
             let text = tokenizer.decode(out, skipSpecialTokens: true)
             if text.hasPrefix(shown), !text.hasSuffix("\u{FFFD}") {
                 emit(String(text.dropFirst(shown.count)))
                 shown = text
             }
             if o.stop.contains(where: { text.hasSuffix($0) }) { break }
+            if out.count == o.maxNewTokens || cache.count >= limit { break }
+            logits = model.decode([Int32(next)], cache: cache)
         }
         return out
     }

@@ -19,7 +19,7 @@ struct Sftrun: ParsableCommand {
         commandName: "sftrun",
         abstract: "Supervised fine-tuning of causal language models from YAML recipes.",
         discussion: "`sftrun RECIPE` is the same as `sftrun train RECIPE`.",
-        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Inspect.self, Download.self, Cache.self, Tokenize.self, Bench.self, Merge.self, Quantize.self, Eval.self, Generate.self],
+        subcommands: [Train.self, Validate.self, Plan.self, Sweep.self, Migrate.self, Inspect.self, Download.self, Cache.self, Tokenize.self, Bench.self, Merge.self, Quantize.self, Eval.self, Generate.self, Chat.self],
         defaultSubcommand: Train.self)
 }
 
@@ -213,6 +213,42 @@ struct Generate: ParsableCommand {
     }
 }
 
+struct Chat: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Chat with a model in the terminal: each line is a user turn, the reply streams back.",
+        discussion: "The whole conversation goes through the chat template each turn (one KV cache kept across turns). /reset clears the history; /exit or end of input ends. Works with piped stdin.")
+    @Option(help: "Model: local folder, .gguf file or Hub repo id.") var model: String
+    @Option(help: "LoRA adapter folder to apply.") var adapter: String?
+    @Option(help: "System message at the start of the conversation.") var system: String?
+    @Option(help: "Most tokens per reply.") var maxNewTokens = 256
+    @Option(help: "Sampling temperature (0: greedy).") var temperature = 0.0
+    @Option(help: "Keep the K most likely tokens (0: all).") var topK = 0
+    @Option(help: "Nucleus sampling mass.") var topP = 1.0
+    @Option(help: "Sampling seed.") var seed: UInt64 = 0
+    @Flag(help: "Print each rendered prompt to stderr.") var showPrompt = false
+    func run() throws {
+        do {
+            var o = Generator.Options()
+            o.maxNewTokens = maxNewTokens; o.temperature = temperature; o.topK = topK; o.topP = topP; o.seed = seed
+            let session = try ChatSession(generator: try Generator.load(model: model, adapter: adapter), options: o, system: system)
+            let terminal = isatty(0) != 0
+            func err(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+            if terminal { err("chatting with \(model); /reset clears the history, /exit or Ctrl-D ends") }
+            try session.run(
+                readLine: {
+                    if terminal { FileHandle.standardOutput.write(Data("> ".utf8)) }
+                    return Swift.readLine()
+                },
+                write: { FileHandle.standardOutput.write(Data($0.utf8)) },
+                note: err,
+                showPrompt: showPrompt ? { err("--- prompt\n\($0)\n---") } : nil)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
 struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Merge a LoRA adapter into its base model and write a plain HF model folder.")
     @Option(help: "Base model: local folder, .gguf file or Hub repo id.") var model: String
@@ -254,7 +290,7 @@ struct Quantize: ParsableCommand {
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmarks (build with -c release).",
-                                                    subcommands: [TokenizeBench.self, KernelsBench.self, StepBench.self])
+                                                    subcommands: [TokenizeBench.self, KernelsBench.self, StepBench.self, GenerateBench.self])
     struct KernelsBench: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "kernels", abstract: "GEMM vs raw sgemm, fused vs unfused loss, tiled vs plain attention, on SmolLM2-135M training shapes.")
         @Option(help: "Threads (0 = all cores).") var threads = 0
@@ -302,6 +338,18 @@ struct Bench: ParsableCommand {
             print(String(format: "SmolLM2-135M shape, batch %d × %d%@: %.2f s/step, %.1f tokens/s, %.3f GFLOP/token (6·N + 12·L·T·d), %.1f GFLOP/s = %.1f %% of the %.1f GFLOP/s sgemm peak; weights %.1f MB, peak step tensor memory %.2f GB",
                          batch, seqLen, what, r.secondsPerStep, r.tokensPerSecond, r.gflopPerToken, r.achievedGFLOPS,
                          100 * r.achievedGFLOPS / peak, peak, Double(r.weightBytes) / 1e6, Double(r.peakTrackedBytes) / 1e9))
+        }
+    }
+    struct GenerateBench: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "generate", abstract: "Greedy generation at batch 1 through the KV cache: prefill and decode tokens/s, one JSON line (scripts/bench/transformers_generate.py is the transformers side).")
+        @Option(help: "Model: local folder, .gguf file or Hub repo id.") var model: String
+        @Option(help: "Prompt text (tokenized as plain text with the tokenizer's special tokens).") var prompt = "The history of the printing press begins in"
+        @Option(help: "New tokens to generate (EOS does not stop it).") var maxNewTokens = 64
+        @Option(help: "Threads (0 = all cores).") var threads = 0
+        func run() throws {
+            let g = try Generator.load(model: model, adapter: nil, threads: threads)
+            let r = try GenerationBenchmark.run(g, prompt: prompt, maxNewTokens: maxNewTokens)
+            print(r.json(model: model, threads: threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount))
         }
     }
     struct TokenizeBench: ParsableCommand {

@@ -1,4 +1,5 @@
 import XCTest
+import SFTRunKit
 import TestSupport
 import Values
 
@@ -383,5 +384,25 @@ final class CommandLineTests: XCTestCase {
         let missing = try run(["tokenize", "--tokenizer", "/nonexistent"], stdin: "")
         XCTAssertEqual(missing.status, 1)
         XCTAssertFalse(missing.err.isEmpty)
+    }
+
+    /// `sftrun chat` driven through a pipe: two turns, both replies on stdout, the second prompt carrying the first turn.
+    func testChatReadsTurnsFromPipedStdin() throws {
+        let dir = try GenerationTests.chatModel()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try run(["chat", "--model", dir.path, "--max-new-tokens", "5", "--show-prompt"], stdin: "Hello there\nHow are you\n")
+        XCTAssertEqual(r.status, 0, r.err)
+        var o = Generator.Options()
+        o.maxNewTokens = 5
+        let session = try ChatSession(generator: try Generator.load(model: dir.path, adapter: nil), options: o, system: nil)
+        let replies = try ["Hello there", "How are you"].map { try session.reply(to: $0) }
+        XCTAssertEqual(r.out, replies.map { $0 + "\n" }.joined())
+        let prompts = r.err.components(separatedBy: "--- prompt\n").dropFirst().map { $0.components(separatedBy: "\n---")[0] }
+        XCTAssertEqual(prompts.count, 2, r.err)
+        XCTAssertEqual(prompts[0], "<|user|>Hello there</s><|assistant|>")
+        XCTAssertEqual(prompts[1], "<|user|>Hello there</s><|assistant|>\(replies[0])</s><|user|>How are you</s><|assistant|>")
+        let none = try run(["chat", "--model", TestSupport.packageRoot.appendingPathComponent("Tests/SFTRunKitTests/Fixtures/tiny-llama-gen").path], stdin: "hi\n")
+        XCTAssertEqual(none.status, 1)
+        XCTAssertTrue(none.err.contains("no chat template"), none.err)
     }
 }
