@@ -13,7 +13,7 @@ extension HubClient {
         } catch { throw .fileSystem(path: snap.deletingLastPathComponent().path, message: "\(error)") }
         let tmp = snap.path + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         if !configuration.disableSymlinks {
-            if symlink(target, tmp) == 0 {
+            if Self.createSymlink(target, tmp) == 0 {
                 guard rename(tmp, snap.path) == 0 else {
                     let m = String(cString: strerror(errno)); unlink(tmp)
                     throw .fileSystem(path: snap.path, message: m)
@@ -26,6 +26,9 @@ extension HubClient {
         }
         try placeRealFile(blob: blob, at: snap, tmp: tmp, move: newBlob)
     }
+
+    /// `symlink(2)`; tests swap in one that fails as FAT or some network mounts do.
+    nonisolated(unsafe) static var createSymlink: (String, String) -> Int32 = { symlink($0, $1) }
 
     /// errno values meaning "this file system cannot hold symlinks" (FAT/exFAT, some network and FUSE mounts).
     static let symlinkUnsupportedErrors: [Int32] = [EPERM, ENOTSUP, EOPNOTSUPP, ENOSYS]

@@ -44,6 +44,27 @@ final class CacheIntegrityTests: FakeHubTestCase {
         XCTAssertEqual(try offline.downloadFile(repo: "org/tiny-model", path: "model.safetensors"), url)
     }
 
+    func testFileSystemRefusingSymlinksFallsBackWithOneWarning() throws {
+        HubClient.createSymlink = { _, _ in errno = EPERM; return -1 }
+        defer { HubClient.createSymlink = { symlink($0, $1) } }
+        let c = client()
+        let a = try c.downloadFile(repo: "org/tiny-model", path: "config.json")
+        let b = try c.downloadFile(repo: "org/tiny-model", path: "tokenizer.json")
+        for url in [a, b] {
+            var st = stat()
+            XCTAssertEqual(lstat(url.path, &st), 0)
+            XCTAssertEqual(st.st_mode & S_IFMT, S_IFREG, url.path)
+        }
+        let w = warnings.all.filter { $0.contains("does not support them in \(cacheDir.path)") }
+        XCTAssertEqual(w.count, 1, "\(warnings.all)")
+        XCTAssertTrue(w[0].contains("HF_HUB_DISABLE_SYMLINKS_WARNING"))
+        var quiet = configuration()
+        quiet.disableSymlinksWarning = true
+        let before = warnings.all.count
+        _ = try client(quiet).downloadFile(repo: "org/tiny-model", path: "generation_config.json")
+        XCTAssertEqual(warnings.all.count, before, "HF_HUB_DISABLE_SYMLINKS_WARNING silences it")
+    }
+
     func testExistingBlobIsCopiedNotMovedWithoutSymlinks() throws {
         _ = try client().downloadFile(repo: "org/tiny-model", path: "README.md")
         var config = configuration()
