@@ -25,11 +25,17 @@ final class PartialFile {
     let expected: Int
     var written = 0
     var hash = SHA256()
-    init(fd: Int32, path: String, expected: Int) { self.fd = fd; self.path = path; self.expected = expected }
+    /// The git blob sha1 of what was written, kept only for git-stored files (40-hex etag).
+    var blobHash: GitBlobHasher?
+    private let tracksBlobHash: Bool
+    init(fd: Int32, path: String, expected: Int, tracksBlobHash: Bool = false) {
+        self.fd = fd; self.path = path; self.expected = expected; self.tracksBlobHash = tracksBlobHash
+        blobHash = tracksBlobHash ? GitBlobHasher(size: expected) : nil
+    }
 
     func truncate() throws(HubError) {
         guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else { throw .fileSystem(path: path, message: String(cString: strerror(errno))) }
-        written = 0; hash = SHA256()
+        written = 0; hash = SHA256(); blobHash = tracksBlobHash ? GitBlobHasher(size: expected) : nil
     }
 
     func append(_ bytes: UnsafeRawBufferPointer) throws(HubError) {
@@ -44,6 +50,7 @@ final class PartialFile {
             off += n
         }
         hash.update(bytes)
+        blobHash?.update(bytes)
         written += bytes.count
     }
 
@@ -56,7 +63,10 @@ final class PartialFile {
             let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 { throw .fileSystem(path: path, message: String(cString: strerror(errno))) }
             if n == 0 { break }
-            buf.withUnsafeBytes { hash.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            buf.withUnsafeBytes {
+                hash.update(UnsafeRawBufferPointer(rebasing: $0[0..<n]))
+                blobHash?.update(UnsafeRawBufferPointer(rebasing: $0[0..<n]))
+            }
             total += n
         }
         written = total
@@ -65,8 +75,8 @@ final class PartialFile {
 
 extension HubClient {
     /// Streams the file to `blobs/<etag>.incomplete`, resuming with `Range` after interruptions (also across
-    /// runs; the caller holds the blob's flock), checks size and — for LFS files — sha256 = etag, fsyncs and
-    /// renames into place. On failure nothing but the partial file is left, and never under `snapshots/`.
+    /// runs; the caller holds the blob's flock), checks size and the etag — sha256 for LFS files, the git blob
+    /// sha1 for git-stored ones — fsyncs and renames into place. On failure nothing but the partial file is left, and never under `snapshots/`.
     func downloadBlob(_ meta: FileMetadata, to blob: URL, displayName: String) throws(HubError) {
         let dir = blob.deletingLastPathComponent()
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
@@ -77,7 +87,7 @@ extension HubClient {
         while true {
             let fd = open(tmpPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw .fileSystem(path: tmpPath, message: String(cString: strerror(errno))) }
-            let file = PartialFile(fd: fd, path: tmpPath, expected: meta.size)
+            let file = PartialFile(fd: fd, path: tmpPath, expected: meta.size, tracksBlobHash: meta.etag.isGitBlobID && configuration.verifyChecksums)
             do throws(HubError) {
                 try file.hashExisting()
                 if file.written > meta.size { try file.truncate() }
@@ -86,6 +96,10 @@ extension HubClient {
                 if meta.etag.isSHA256 && configuration.verifyChecksums {
                     let actual = file.hash.hexDigest()
                     if actual != meta.etag { throw HubError.checksumMismatch(path: displayName, expected: meta.etag, actual: actual) }
+                }
+                if var blobHash = file.blobHash {
+                    let actual = blobHash.hexDigest()
+                    if actual != meta.etag { throw HubError.blobHashMismatch(path: displayName, expected: meta.etag, actual: actual) }
                 }
                 guard fsync(fd) == 0 else { throw HubError.fileSystem(path: tmpPath, message: String(cString: strerror(errno))) }
                 close(fd)
@@ -96,7 +110,7 @@ extension HubClient {
             } catch {
                 close(fd)
                 switch error {
-                case .checksumMismatch, .sizeMismatch:
+                case .checksumMismatch, .blobHashMismatch, .sizeMismatch:
                     unlink(tmpPath)
                     checksumFailures += 1
                     if checksumFailures >= 2 { throw error }

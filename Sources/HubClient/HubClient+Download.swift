@@ -50,7 +50,10 @@ extension HubClient {
         let blob = cache.blobPath(repo, type, etag: meta.etag)
         cache.createCachedirTag()
         try withLock(cache.lockPath(repo, type, etag: meta.etag)) { () throws(HubError) in
-            if !FileManager.default.fileExists(atPath: blob.path) {
+            // Another process may have finished it while we waited (without symlinks its blob is gone then).
+            if FileManager.default.fileExists(atPath: snap.path) { return }
+            let newBlob = !FileManager.default.fileExists(atPath: blob.path)
+            if newBlob {
                 do throws(HubError) {
                     try downloadBlob(meta, to: blob, displayName: path)
                 } catch {
@@ -63,8 +66,8 @@ extension HubClient {
                     try downloadBlob(fresh, to: blob, displayName: path)
                 }
             }
+            try makeSnapshotLink(snap, path: path, etag: meta.etag, blob: blob, newBlob: newBlob)
         }
-        try makeSnapshotLink(snap, path: path, etag: meta.etag)
         progress.fileFinished(path, fromCache: false)
         return snap
     }
@@ -151,34 +154,27 @@ extension HubClient {
     }
 
     /// Holds `flock(LOCK_EX)` on `lockFile` around `body`. The kernel drops the lock when its holder dies, so a
-    /// killed process never wedges the cache; waits are logged every 10 s.
+    /// killed process never wedges the cache. A live holder is waited for as huggingface_hub's `WeakFileLock`
+    /// does: a message every `lockLogInterval` seconds, and `lockTimeout` (when set) ends the wait with an error
+    /// naming the lock file.
     func withLock(_ lockFile: URL, _ body: () throws(HubError) -> Void) throws(HubError) {
         try? FileManager.default.createDirectory(at: lockFile.deletingLastPathComponent(), withIntermediateDirectories: true)
         let fd = open(lockFile.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o664)
         guard fd >= 0 else { throw .fileSystem(path: lockFile.path, message: String(cString: strerror(errno))) }
         defer { close(fd) }
-        var ticks = 0
+        let start = Date()
+        var nextLog = configuration.lockLogInterval
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let elapsed = Date().timeIntervalSince(start)
+            if let limit = configuration.lockTimeout, elapsed >= limit { throw .lockTimeout(lockFile: lockFile.path, waited: elapsed) }
+            if elapsed >= nextLog {
+                warn("Still waiting to acquire lock on \(lockFile.path) (elapsed: \(String(format: "%.1f", elapsed)) seconds)")
+                nextLog += configuration.lockLogInterval
+            }
             Thread.sleep(forTimeInterval: 0.05)
-            ticks += 1
-            if ticks % 200 == 0 { warn("Still waiting to acquire lock on \(lockFile.path) (elapsed: \(ticks / 20) seconds)") }
         }
         defer { flock(fd, LOCK_UN) }
         try body()
-    }
-
-    /// `snapshots/<commit>/<path>` → relative symlink `../../blobs/<etag>` (one more `../` per subfolder).
-    func makeSnapshotLink(_ snap: URL, path: String, etag: String) throws(HubError) {
-        let depth = path.split(separator: "/").count - 1
-        let target = String(repeating: "../", count: depth + 2) + "blobs/" + etag
-        do {
-            try FileManager.default.createDirectory(at: snap.deletingLastPathComponent(), withIntermediateDirectories: true)
-        } catch { throw .fileSystem(path: snap.deletingLastPathComponent().path, message: "\(error)") }
-        let tmp = snap.path + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        guard symlink(target, tmp) == 0, rename(tmp, snap.path) == 0 else {
-            let m = String(cString: strerror(errno)); unlink(tmp)
-            throw .fileSystem(path: snap.path, message: m)
-        }
     }
 }
 

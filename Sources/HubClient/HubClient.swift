@@ -9,6 +9,7 @@ public final class HubClient: Sendable {
     public let cache: HubCache
     let progress: any DownloadProgressReporter
     let warn: @Sendable (String) -> Void
+    let symlinkWarning = OnceFlag()
 
     /// - Parameters:
     ///   - progress: receives per-file progress (the CLI passes a `StandardProgressReporter`).

@@ -28,11 +28,24 @@ public struct HubConfiguration: Sendable {
     public var verifyChecksums: Bool
     /// Sent as `User-Agent`.
     public var userAgent: String
+    /// Put real files, not symlinks, under `snapshots/` (`HF_HUB_DISABLE_SYMLINKS`); also the fallback when the
+    /// cache's file system refuses symlinks.
+    public var disableSymlinks: Bool
+    /// Do not warn when symlinks are unavailable (`HF_HUB_DISABLE_SYMLINKS_WARNING`).
+    public var disableSymlinksWarning: Bool
+    /// Seconds between "still waiting" messages while another process holds a blob's lock (huggingface_hub
+    /// `FILELOCK_LOG_EVERY_SECONDS`, 10).
+    public var lockLogInterval: Double
+    /// Give up waiting for a blob's lock after this many seconds (`SFTRUN_HUB_LOCK_TIMEOUT`); nil waits for
+    /// as long as the holder lives, as huggingface_hub does.
+    public var lockTimeout: Double?
 
     public init(endpoint: String = "https://huggingface.co", cacheDirectory: URL, token: String? = nil,
                 offline: Bool = false, downloadTimeout: Double = 10, etagTimeout: Double = 10,
                 maxRetries: Int = 5, backoffBase: Double = 1, backoffMax: Double = 8, maxRetryAfter: Double = 120,
-                maxParallelDownloads: Int = 8, verifyChecksums: Bool = true, userAgent: String = "sftrun/0.1; hf_hub/compatible") {
+                maxParallelDownloads: Int = 8, verifyChecksums: Bool = true, userAgent: String = "sftrun/0.1; hf_hub/compatible",
+                disableSymlinks: Bool = false, disableSymlinksWarning: Bool = false, lockLogInterval: Double = 10,
+                lockTimeout: Double? = nil) {
         var e = endpoint
         while e.hasSuffix("/") { e.removeLast() }
         self.endpoint = e; self.cacheDirectory = cacheDirectory; self.token = token; self.offline = offline
@@ -40,6 +53,8 @@ public struct HubConfiguration: Sendable {
         self.backoffBase = backoffBase; self.backoffMax = backoffMax; self.maxRetryAfter = maxRetryAfter
         self.maxParallelDownloads = max(1, maxParallelDownloads); self.verifyChecksums = verifyChecksums
         self.userAgent = userAgent
+        self.disableSymlinks = disableSymlinks; self.disableSymlinksWarning = disableSymlinksWarning
+        self.lockLogInterval = max(0.05, lockLogInterval); self.lockTimeout = lockTimeout
     }
 
     /// Reads huggingface_hub's environment variables (legacy names too: `HUGGINGFACE_HUB_CACHE`, `HUGGING_FACE_HUB_TOKEN`).
@@ -62,14 +77,16 @@ public struct HubConfiguration: Sendable {
             cacheDirectory: URL(fileURLWithPath: cache), token: token,
             offline: truthy("HF_HUB_OFFLINE") || truthy("TRANSFORMERS_OFFLINE"),
             downloadTimeout: nonEmpty("HF_HUB_DOWNLOAD_TIMEOUT").flatMap(Double.init) ?? 10,
-            etagTimeout: nonEmpty("HF_HUB_ETAG_TIMEOUT").flatMap(Double.init) ?? 10)
+            etagTimeout: nonEmpty("HF_HUB_ETAG_TIMEOUT").flatMap(Double.init) ?? 10,
+            disableSymlinks: truthy("HF_HUB_DISABLE_SYMLINKS"), disableSymlinksWarning: truthy("HF_HUB_DISABLE_SYMLINKS_WARNING"),
+            lockTimeout: nonEmpty("SFTRUN_HUB_LOCK_TIMEOUT").flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil })
     }
 }
 
 /// Printing or dumping a configuration never shows the token (D3): it is replaced by `<redacted>`.
 extension HubConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var description: String {
-        "HubConfiguration(endpoint: \(endpoint), cacheDirectory: \(cacheDirectory.path), token: \(token == nil ? "nil" : "<redacted>"), offline: \(offline), downloadTimeout: \(downloadTimeout), etagTimeout: \(etagTimeout), maxRetries: \(maxRetries), maxParallelDownloads: \(maxParallelDownloads))"
+        "HubConfiguration(endpoint: \(endpoint), cacheDirectory: \(cacheDirectory.path), token: \(token == nil ? "nil" : "<redacted>"), offline: \(offline), downloadTimeout: \(downloadTimeout), etagTimeout: \(etagTimeout), maxRetries: \(maxRetries), maxParallelDownloads: \(maxParallelDownloads), disableSymlinks: \(disableSymlinks), lockTimeout: \(lockTimeout.map { "\($0)" } ?? "nil"))"
     }
     public var debugDescription: String { description }
     public var customMirror: Mirror {

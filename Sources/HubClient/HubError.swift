@@ -19,6 +19,16 @@ public enum HubError: Error, CustomStringConvertible, Equatable {
     case invalidResponse(url: String, message: String)
     /// The CDN (another host) refused a signed URL, typically because it expired; a fresh HEAD gives a new one.
     case cdnRejected(url: String, status: Int)
+    /// A git-stored (non-LFS) file whose bytes do not hash to the git blob sha1 the Hub gave as its ETag.
+    case blobHashMismatch(path: String, expected: String, actual: String)
+    /// Another live process held a blob's lock for longer than `lockTimeout`.
+    case lockTimeout(lockFile: String, waited: Double)
+    /// A Hub dataset has no such split; `available` are the splits its files or configs define.
+    case splitNotFound(repo: String, split: String, config: String?, available: [String])
+    /// A Hub dataset has several configs and none (or a missing one) was chosen.
+    case configNotFound(repo: String, config: String?, available: [String])
+    /// No data files for a Hub dataset split: neither the README configs, the default patterns nor the Parquet conversion matched.
+    case noDataFiles(repo: String, revision: String, split: String, tried: [String])
 
     public var description: String {
         switch self {
@@ -54,6 +64,17 @@ public enum HubError: Error, CustomStringConvertible, Equatable {
             return "File system error at \(path): \(msg). Check permissions and free space of the cache folder (HF_HUB_CACHE)."
         case let .cdnRejected(url, status):
             return "The download host refused \(url) (HTTP \(status)); its signed URL probably expired. Retry the download (a fresh URL is requested automatically once)."
+        case let .blobHashMismatch(path, expected, actual):
+            return "git blob sha1 mismatch for \(path): expected \(expected), got \(actual). The download was corrupted and was discarded; retry the download."
+        case let .lockTimeout(lockFile, waited):
+            return "Gave up after \(Int(waited)) seconds waiting for the lock \(lockFile), held by another process downloading the same file. Wait for it to finish, or raise SFTRUN_HUB_LOCK_TIMEOUT; if no such process runs, delete the lock file."
+        case let .splitNotFound(repo, split, config, available):
+            return "Split '\(split)' not found in dataset '\(repo)'\(config.map { " (config '\($0)')" } ?? ""); it has: \(available.isEmpty ? "(none)" : available.joined(separator: ", ")). Set data.train.split (or data.eval.split) to one of them."
+        case let .configNotFound(repo, config, available):
+            return (config.map { "Config '\($0)' not found in dataset '\(repo)'" } ?? "Dataset '\(repo)' has several configs and none is the default")
+                + "; it has: \(available.joined(separator: ", ")). Set data.train.name (or data.eval.name) to one of them."
+        case let .noDataFiles(repo, revision, split, tried):
+            return "No data files for split '\(split)' of dataset '\(repo)' at revision '\(revision)'. Tried: \(tried.joined(separator: "; ")). Set data.train.data_files to the files' patterns, or check the repo id."
         case let .invalidResponse(url, msg):
             return "Unexpected response from \(url): \(msg). Check HF_ENDPOINT points at a Hugging Face Hub."
         }

@@ -30,6 +30,8 @@ extension String {
     func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
     /// True for a full 40-hex git commit id.
     var isCommitHash: Bool { utf8.count == 40 && allSatisfy { $0.isHexDigit && !$0.isUppercase } }
+    /// True for a 40-hex git blob id (the etag of a git-stored, non-LFS file).
+    var isGitBlobID: Bool { isCommitHash }
     /// True for a 64-hex sha256 (an LFS etag).
     var isSHA256: Bool { utf8.count == 64 && allSatisfy { $0.isHexDigit && !$0.isUppercase } }
 }

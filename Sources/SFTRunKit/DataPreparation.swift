@@ -80,20 +80,53 @@ public struct DataPreparation {
         }
     }
 
-    /// Reads the recipe's local train sources.
-    public func loadRows(_ sources: [Recipe.Source]) throws -> LoadedRows {
+    /// Reads the recipe's sources: local files, folders and globs, or Hub dataset ids (`stanfordnlp/imdb`), whose
+    /// split files are found as `datasets` finds them and downloaded into the HF cache first. A sliced split
+    /// (`train[:1000]`) keeps those rows of each source.
+    public func loadRows(_ sources: [Recipe.Source], hub: HubConfiguration = .fromEnvironment()) throws -> LoadedRows {
         var all = LoadedRows()
         for s in sources {
-            let local = FileManager.default.fileExists(atPath: s.path) || s.path.contains("*") || s.path.hasPrefix("./") || s.path.hasPrefix("/")
-            guard local else {
-                throw Failure(description: "data: \(s.path) is not a local file or folder; reading Hub datasets is not available in this build yet — download it with `sftrun download \(s.path) --repo-type dataset` and point data.train.path at the files")
-            }
+            let slice: SplitSlice
+            do { slice = try SplitSlice(s.split) } catch { throw Failure(description: "data: \(error)") }
             let type = s.type == "auto" ? nil : LocalFileType(rawValue: s.type)
-            let part = try LocalSource(type: type, field: s.field, skipBadRows: recipe.data.onBadRow == "skip").load(s.path)
+            let reader = LocalSource(type: type, field: s.field, skipBadRows: recipe.data.onBadRow == "skip")
+            var part = LoadedRows()
+            if Self.isHubDatasetID(s.path) {
+                let client = HubClient(configuration: hub, progress: StandardProgressReporter())
+                let found: DatasetSplitFiles
+                do {
+                    found = try client.datasetFiles(repo: s.path, split: slice.name, config: s.name, revision: s.revision ?? "main",
+                                                    dataFiles: s.dataFiles)
+                } catch {
+                    throw Failure(description: "data \(s.path): \(error)")
+                }
+                FileHandle.standardError.write(Data("data: \(s.path) split \(slice.name)\(found.converted ? " (Parquet conversion)" : ""): \(found.repoPaths.joined(separator: ", "))\n".utf8))
+                for f in found.files {
+                    let rows = try reader.loadFile(f.path)
+                    part.rows += rows.rows
+                    part.skipped += rows.skipped
+                }
+            } else {
+                part = try reader.load(s.path)
+            }
+            if !slice.isWhole { part.rows = Array(part.rows[slice.range(count: part.rows.count)]) }
             all.rows += part.rows
             all.skipped += part.skipped
         }
         return all
+    }
+
+    /// A path that is no local file, folder or glob and reads as `org/name` (or a bare canonical `name`) is a Hub
+    /// dataset id, as `load_dataset(path)` decides; a path ending in a data-file extension stays local so that a
+    /// missing file is reported as such.
+    static func isHubDatasetID(_ path: String) -> Bool {
+        if FileManager.default.fileExists(atPath: path) || path.contains("*") || path.hasPrefix(".") || path.hasPrefix("/") || path.hasPrefix("~") { return false }
+        if LocalFileType.detect(path) != nil { return false }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count) else { return false }
+        return parts.allSatisfy { p in
+            !p.isEmpty && p.count <= 96 && p.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "-_.".unicodeScalars.contains($0) }
+        }
     }
 
     public struct Prepared {

@@ -239,6 +239,37 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(both.err.contains("exactly one of --load-in-4bit and --load-in-8bit"), both.err)
     }
 
+    /// TRL's quickstart recipe as shipped, against the fake Hub serving a tiny random OPT as facebook/opt-350m
+    /// (slow tokenizer, pytorch_model.bin) and a small Parquet imdb in the real layout: trains to the end, then
+    /// again offline from the HF cache.
+    func testOPT350mIMDBRecipeTrainsFromTheHubThenOffline() throws {
+        let (server, port) = try startFakeHub()
+        defer { server.terminate() }
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cache = dir.appendingPathComponent("cache")
+        let env = ["HF_ENDPOINT": "http://127.0.0.1:\(port)", "HF_HUB_CACHE": cache.path]
+        let short = ["--set", "training.max_steps=2", "--set", "training.output_dir=\(dir.path)/out"]
+        let r = try run(["recipes/opt350m-imdb.yaml"] + short, environment: env)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.err.contains("data: stanfordnlp/imdb split train: plain_text/train-00000-of-00001.parquet"), r.err)
+        XCTAssertTrue(r.err.contains("40 training examples"), r.err)
+        for f in ["model.safetensors", "config.json", "vocab.json", "merges.txt", "trainer_state.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("out/\(f)").path), f)
+        }
+        let snapshot = cache.appendingPathComponent("datasets--stanfordnlp--imdb/snapshots/" + String(repeating: "9", count: 39) + "7")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: snapshot.appendingPathComponent("plain_text/train-00000-of-00001.parquet").path))
+        server.terminate()
+        let offline = try run(["recipes/opt350m-imdb.yaml", "--set", "training.max_steps=2", "--set", "training.output_dir=\(dir.path)/out2"],
+                              environment: env.merging(["HF_HUB_OFFLINE": "1"]) { $1 })
+        XCTAssertEqual(offline.status, 0, "the cached model and dataset train offline: \(offline.err)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("out2/model.safetensors").path))
+        let missing = try run(["recipes/opt350m-imdb.yaml", "--set", "data.train.split=test", "--set", "training.output_dir=\(dir.path)/out3"],
+                              environment: env.merging(["HF_HUB_OFFLINE": "1"]) { $1 })
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.err.contains("split 'test'") && missing.err.contains("offline"), missing.err)
+    }
+
     func testFeaturesNotInThisBuildAndMisusedFlagsAreNamed() throws {
         let dir = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -41,14 +41,17 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertTrue(err.last!.contains("carry no loss (more than data.max_unsupervised_fraction 0.01)"), err.joined(separator: "\n"))
     }
 
-    func testHubDatasetsAreRefusedWithTheWorkaround() throws {
+    func testHubDatasetNotInTheCacheOfflineIsNamed() throws {
         let (dir, recipe) = try makeRun("")
         defer { try? FileManager.default.removeItem(at: dir) }
+        setenv("HF_HUB_OFFLINE", "1", 1)
+        setenv("HF_HUB_CACHE", dir.appendingPathComponent("cache").path, 1)
+        defer { unsetenv("HF_HUB_OFFLINE"); unsetenv("HF_HUB_CACHE") }
         var err: [String] = []
         var command = InspectCommand()
         command.out = { _ in }
         command.err = { err.append($0) }
         XCTAssertEqual(command.run(path: recipe, overrides: ["data.train.path=stanfordnlp/imdb"], count: 1), 1)
-        XCTAssertTrue(err.last!.contains("sftrun download stanfordnlp/imdb --repo-type dataset"), err.joined(separator: "\n"))
+        XCTAssertTrue(err.last!.contains("data stanfordnlp/imdb:") && err.last!.contains("offline mode is enabled"), err.joined(separator: "\n"))
     }
 }

@@ -12,7 +12,7 @@ import gzip, hashlib, json, os, random, sys, threading, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def lfs(name):
-    return name.endswith((".safetensors", ".bin", ".jsonl"))
+    return name.endswith((".safetensors", ".bin", ".jsonl", ".parquet"))
 
 def blob_rng(seed, n):
     r = random.Random(seed)
@@ -43,7 +43,33 @@ def make_repos():
         ("model", "org/gated"): {"commits": {"main": "e" * 39 + "5"}, "files": {"config.json": cfg}, "gated": True},
         # A real (tiny, random) llama with its tokenizer, for end-to-end training from the Hub.
         ("model", "org/tiny-llama"): {"commits": {"main": "f" * 39 + "6"}, "files": tiny_llama()},
+        # The TRL quickstart's repos in their real layouts (scripts/make_hub_fixtures.py): a tiny random OPT with a
+        # slow GPT-2 tokenizer and pytorch_model.bin, and imdb as plain_text/*.parquet with README configs.
+        ("model", "facebook/opt-350m"): {"commits": {"main": "8" * 39 + "8"}, "files": fixture_folder("facebook--opt-350m")},
+        ("dataset", "stanfordnlp/imdb"): {"commits": {"main": "9" * 39 + "7"}, "files": fixture_folder("stanfordnlp--imdb")},
+        ("dataset", "org/empty"): {"commits": {"main": "7" * 39 + "3"}, "files": {"README.md": b"# nothing yet\n"}},
+        # A dataset whose files no pattern finds (a loading script), readable only through the Parquet conversion.
+        ("dataset", "org/converted"): {
+            "commits": {"main": "7" * 39 + "1", "refs/convert/parquet": "7" * 39 + "2"},
+            "files": {"README.md": b"# scripted\n", "converted.py": b"import datasets\n"},
+            "files_at": {"7" * 39 + "2": {
+                "default/train/0000.parquet": fixture_folder("stanfordnlp--imdb")["plain_text/train-00000-of-00001.parquet"],
+                "default/partial-test/0000.parquet": fixture_folder("stanfordnlp--imdb")["plain_text/test-00000-of-00001.parquet"]}}},
     }
+
+def files_of(repo, commit):
+    """The files of `repo` at `commit` (most repos have the same files at every revision)."""
+    return repo.get("files_at", {}).get(commit, repo["files"])
+
+def fixture_folder(name):
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hub", name)
+    files = {}
+    for base, _, names in os.walk(folder):
+        for n in names:
+            path = os.path.join(base, n)
+            with open(path, "rb") as f:
+                files[os.path.relpath(path, folder)] = f.read()
+    return files
 
 def tiny_llama():
     folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "SFTRunKitTests", "Fixtures", "tiny-llama")
@@ -63,9 +89,10 @@ def etag_of(name, data):
 
 BLOBS = {}
 for (_, _), repo in REPOS.items():
-    for name, data in repo["files"].items():
-        if lfs(name):
-            BLOBS[hashlib.sha256(data).hexdigest()] = data
+    for files in [repo["files"]] + list(repo.get("files_at", {}).values()):
+        for name, data in files.items():
+            if lfs(name):
+                BLOBS[hashlib.sha256(data).hexdigest()] = data
 
 STATE = {"faults": [], "log": []}
 LOCK = threading.Lock()
@@ -140,7 +167,7 @@ class Handler(BaseHTTPRequestHandler):
         if parts[:1] == ["cdn"]:
             return self.serve_bytes(BLOBS.get(parts[1]), fault, {})
         if parts[:1] == ["api"]:
-            return self.api(parts[1:], urllib.parse.parse_qs(url.query))
+            return self.api(parts[1:], urllib.parse.parse_qs(url.query), fault)
         rtype = "model"
         if parts[:1] == ["datasets"]:
             rtype, parts = "dataset", parts[1:]
@@ -178,7 +205,7 @@ class Handler(BaseHTTPRequestHandler):
         if found is None:
             return
         repo, commit = found
-        data = repo["files"].get(path)
+        data = files_of(repo, commit).get(path)
         if data is None:
             return self.error(404, "EntryNotFound", "Entry not found", {"X-Repo-Commit": commit})
         etag = etag_of(path, data)
@@ -227,12 +254,12 @@ class Handler(BaseHTTPRequestHandler):
             body = body[: fault.get("after", len(body) // 2)]
         self.send(status, h, body)
 
-    def api(self, parts, query):
+    def api(self, parts, query, fault=None):
         rtype = {"models": "model", "datasets": "dataset"}.get(parts[0] if parts else "")
         if parts[:1] == ["resolve-cache"]:
             # /api/resolve-cache/{types}/{org}/{name}/{commit}/{path}
             rt = {"models": "model", "datasets": "dataset"}[parts[1]]
-            return self.resolve(rt, "/".join(parts[2:4]), parts[4], "/".join(parts[5:]), None)
+            return self.resolve(rt, "/".join(parts[2:4]), parts[4], "/".join(parts[5:]), fault)
         if rtype is None or len(parts) < 5:
             return self.error(404, "RepoNotFound", "Repository not found")
         repo_id, kind, rev = "/".join(parts[1:3]), parts[3], parts[4]
@@ -241,18 +268,19 @@ class Handler(BaseHTTPRequestHandler):
             return
         repo, commit = found
         if kind == "revision":
-            body = {"id": repo_id, "sha": commit, "siblings": [{"rfilename": n} for n in sorted(repo["files"])]}
+            body = {"id": repo_id, "sha": commit, "siblings": [{"rfilename": n} for n in sorted(files_of(repo, commit))]}
             return self.send(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
         if kind == "tree":
             entries, dirs = [], set()
-            for name in sorted(repo["files"]):
+            files = files_of(repo, commit)
+            for name in sorted(files):
                 segs = name.split("/")
                 for i in range(1, len(segs)):
                     d = "/".join(segs[:i])
                     if d not in dirs:
                         dirs.add(d)
                         entries.append({"type": "directory", "oid": "0" * 40, "size": 0, "path": d})
-                data = repo["files"][name]
+                data = files[name]
                 e = {"type": "file", "oid": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest(), "size": len(data), "path": name}
                 if lfs(name):
                     e["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
