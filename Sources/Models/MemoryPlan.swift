@@ -23,9 +23,11 @@ public struct MemoryPlan: Sendable, Equatable {
         return 4 * C + 2 * A + 2 * K + c.heads + mlp + norms
     }
 
+    /// `weightBytes` overrides float32 storage (quantized or 16-bit frozen weights).
     /// `trainable` parameters get float32 gradients and (AdamW) two moments each; `optimizerStates` per parameter.
     public static func plan(_ c: DecoderConfig, parameters: Int, trainable: Int, batch: Int, seqLen: Int,
-                            checkpointing: Bool, optimizerStates: Int = 2, chunkRows: Int = LinearCrossEntropy.defaultChunkRows) -> MemoryPlan {
+                            checkpointing: Bool, optimizerStates: Int = 2, chunkRows: Int = LinearCrossEntropy.defaultChunkRows,
+                            weightBytes: Int? = nil) -> MemoryPlan {
         let n = batch * seqLen, f = 4
         let perBlock = savedFloatsPerToken(c) * n * f
         let hidden = n * c.hiddenSize * f
@@ -34,7 +36,7 @@ public struct MemoryPlan: Sendable, Equatable {
         // Largest short-lived buffers: the loss chunk (logits + its gradient input) and one block's backward temporaries.
         let lossChunk = min(chunkRows, n) * c.vocabSize * f + 2 * embeddingOut
         let blockBackward = n * (3 * c.intermediateSize + 3 * c.hiddenSize) * f
-        return MemoryPlan(weightBytes: parameters * f, gradientBytes: trainable * f, optimizerBytes: trainable * f * optimizerStates,
+        return MemoryPlan(weightBytes: weightBytes ?? parameters * f, gradientBytes: trainable * f, optimizerBytes: trainable * f * optimizerStates,
                           activationBytes: activations, transientBytes: max(lossChunk, blockBackward) + embeddingOut,
                           parameters: parameters, trainableParameters: trainable)
     }

@@ -240,12 +240,12 @@ enum RecipeSchemaText {
       "properties": {
         "load_in_8bit": {
           "type": "boolean",
-          "description": "Row-wise absmax int8 base weights (`load_in_8bit`).",
+          "description": "Row-wise absmax int8 base weights (`load_in_8bit`, bitsandbytes Int8Params: int8 `weight` + `SCB`); needs `peft`.",
           "default": false
         },
         "load_in_4bit": {
           "type": "boolean",
-          "description": "Blockwise 4-bit base weights (`load_in_4bit`).",
+          "description": "Blockwise 4-bit base weights (`load_in_4bit`, bitsandbytes Params4bit, blocks of 64); needs `peft` (QLoRA).",
           "default": false
         },
         "bnb_4bit_quant_type": {
@@ -267,7 +267,7 @@ enum RecipeSchemaText {
             "bfloat16",
             "float16"
           ],
-          "description": "Dtype of dequantized tiles (`bnb_4bit_compute_dtype`).",
+          "description": "Dtype of dequantized tiles (`bnb_4bit_compute_dtype`): dequantized weight values are rounded to it; activations stay float32.",
           "default": "float32"
         },
         "bnb_4bit_quant_storage": {
@@ -279,7 +279,7 @@ enum RecipeSchemaText {
         },
         "llm_int8_threshold": {
           "type": "number",
-          "description": "Outlier threshold of LLM.int8() (`llm_int8_threshold`).",
+          "description": "Outlier threshold of LLM.int8() (`llm_int8_threshold`), recorded in quantization_config; training dequantizes int8 weights and keeps activations in float, as bitsandbytes does on CPU, so there is no outlier split.",
           "default": 6.0,
           "minimum": 0
         },
@@ -291,11 +291,11 @@ enum RecipeSchemaText {
           "items": {
             "type": "string"
           },
-          "description": "Modules kept unquantized (`llm_int8_skip_modules`)."
+          "description": "Modules kept unquantized (`llm_int8_skip_modules`): a name equal to a module path or contained in it followed by a dot (`mlp` keeps every MLP in float)."
         },
         "save_quantized": {
           "type": "boolean",
-          "description": "Save the quantized base weights in bitsandbytes' serialization with the run.",
+          "description": "Also write the quantized base model in bitsandbytes' serialization to `<output_dir>/quantized_base/` (loads in transformers + bitsandbytes and in sftrun without re-quantizing).",
           "default": false
         }
       }

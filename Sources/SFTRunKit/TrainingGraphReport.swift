@@ -42,8 +42,15 @@ public enum TrainingGraphReport {
         }
         let t = recipe.training
         let seqLen = recipe.data.maxLength ?? c.maxPositions
+        var weightBytes: Int? = nil
+        if let q = recipe.quantization?.bitsAndBytes {
+            let quantized = model.linearLayers.filter { !q.skips($0.modulePath) }
+            let packed = quantized.reduce(0) { $0 + q.bytes(outFeatures: $1.outFeatures, inFeatures: $1.inFeatures) }
+            weightBytes = (model.params.count - quantized.reduce(0) { $0 + $1.weight.value.count }) * 4 + packed
+            adapterNote += ", \(q.label) base"
+        }
         let plan = MemoryPlan.plan(c, parameters: model.params.count, trainable: trainable, batch: t.perDeviceTrainBatchSize,
-                                   seqLen: seqLen, checkpointing: t.gradientCheckpointing)
+                                   seqLen: seqLen, checkpointing: t.gradientCheckpointing, weightBytes: weightBytes)
         var out = ["training graph: \(c.family.rawValue), \(c.layers) blocks (hidden \(c.hiddenSize), \(c.heads) heads / \(c.kvHeads) kv heads, "
                    + "head_dim \(c.headDim), intermediate \(c.intermediateSize), vocab \(c.vocabSize)\(c.tieWordEmbeddings ? ", tied embeddings" : "")); \(adapterNote)"]
         out += plan.summary.split(separator: "\n").map(String.init)

@@ -115,3 +115,28 @@ final class QuantizedModelTests: XCTestCase {
         XCTAssertThrowsError(try load(dir)) { e in XCTAssertTrue("\(e)".contains("packed bytes"), "\(e)") }
     }
 }
+
+/// The packed matmul path (decode a row block, sgemm) against the same weight decoded whole, across tile boundaries.
+final class PackedLinearTests: XCTestCase {
+    func testForwardAndInputGradientEqualTheDequantizedWeight() {
+        let be = CPUBackend(threads: 2)
+        // 2100 × 640 = 1.34 M elements: two decode blocks of Linear's 1 M-element tile, the second one partial.
+        let out = 2100, inF = 640, n = 5
+        let w = BitsAndBytesParityTests.weights(out * inF, seed: 5, scale: 0.1)
+        for packed in [w.withUnsafeBufferPointer { FourBitMatrix(quantizing: $0, shape: [out, inF], type: .nf4, doubleQuant: true) as PackedWeight },
+                       w.withUnsafeBufferPointer { Int8Matrix(quantizing: $0, shape: [out, inF]) as PackedWeight }] {
+            let q = Tensor(shape: [out, inF], packed: packed)
+            let dense = q.copy()
+            XCTAssertEqual(q.byteCount, packed.byteCount)
+            XCTAssertLessThan(Double(q.byteCount), 0.3 * Double(dense.byteCount), "packed bytes against float32")
+            let x = Tensor(shape: [n, inF], values: BitsAndBytesParityTests.weights(n * inF, seed: 6, scale: 2))
+            let y = Linear.forward(be, x: x, weight: q, bias: nil), yRef = Linear.forward(be, x: x, weight: dense, bias: nil)
+            assertClose(y.toArray(), yRef.toArray(), rtol: 1e-5, atol: 1e-6, "forward \(type(of: packed))")
+            let dy = Tensor(shape: [n, out], values: BitsAndBytesParityTests.weights(n * out, seed: 7, scale: 1))
+            let dx = Tensor(zeros: [n, inF]), dxRef = Tensor(zeros: [n, inF])
+            Linear.backward(be, dy: dy, x: x, weight: q, dx: dx, dWeight: nil, dBias: nil)
+            Linear.backward(be, dy: dy, x: x, weight: dense, dx: dxRef, dWeight: nil, dBias: nil)
+            assertClose(dx.toArray(), dxRef.toArray(), rtol: 1e-5, atol: 1e-6, "input gradient \(type(of: packed))")
+        }
+    }
+}
