@@ -89,14 +89,15 @@ public enum LoRA {
         if let wrapped = layers.first(where: { $0.adapter != nil }) {
             throw LoRAError(wrapped.modulePath, "already has an adapter; apply LoRA once per model")
         }
-        let saved = try modulesToSaveParameters(model, config.modulesToSave)
-        let savedPaths = Set(saved.map { modulePath(of: $0.name) })
+        // A module in modules_to_save is trained whole, so it gets no adapter (peft's wrapper takes precedence).
         let targets = try matchingLayers(layers, config.targets, family: model.config.family)
-            .filter { !savedPaths.contains($0.layer.modulePath) }
+            .filter { t in !config.modulesToSave.contains { matches(t.layer.modulePath, $0) } }
         guard !targets.isEmpty else {
             throw LoRAError("target_modules", "Target modules \(describe(config.targets, family: model.config.family)) not found in the base model; "
                 + "its linear modules are: \(layers.map(\.modulePath).joined(separator: ", "))")
         }
+        if tiedModuleIsSaved(model, config.modulesToSave) { model.untieHead() }
+        let saved = try modulesToSaveParameters(model, config.modulesToSave)
         for p in model.params.all { p.setTrainable(false) }
         let adapters = targets.map { t in
             LoRALinear(base: t.layer, r: config.r, alpha: config.alpha, dropout: config.dropout, useRSLoRA: config.useRSLoRA,
@@ -172,22 +173,24 @@ public enum LoRA {
         }
     }
 
-    /// The parameters of the modules named in modules_to_save. A tied head and embedding cannot be split
-    /// (peft trains an untied copy), so naming either on a tied model is an error rather than a silent difference.
+    /// Whether modules_to_save names `lm_head` or the token embedding of a model whose two are tied. peft 0.21
+    /// (with its default `ensure_weight_tying: false`) then wraps each named module in a ModulesToSaveWrapper that
+    /// trains a deep copy, so the trained head and embedding no longer share a tensor: training `lm_head` leaves the
+    /// embedding frozen, training `embed_tokens` leaves the head at the base values, and a merged model is untied.
+    public static func tiedModuleIsSaved(_ model: CausalLM, _ names: [String]) -> Bool {
+        guard model.architecture.head == nil else { return false }
+        let embedding = modulePath(of: model.architecture.tokenEmbedding.name)
+        return names.contains { matches("lm_head", $0) || matches(embedding, $0) }
+    }
+
+    /// The parameters of the modules named in modules_to_save (a tied model is untied first by `apply`).
     static func modulesToSaveParameters(_ model: CausalLM, _ names: [String]) throws -> [Parameter] {
         var out: [Parameter] = []
-        let tied = model.architecture.head == nil
         for name in names {
             let found = model.params.all.filter { matches(modulePath(of: $0.name), name) }
             if found.isEmpty {
-                if tied && name == "lm_head" {
-                    throw LoRAError("modules_to_save", "lm_head is tied to the token embedding in this model; peft would train an untied copy, which sftrun does not support. Leave lm_head out of modules_to_save")
-                }
-                let modules = Array(Set(model.params.all.map { modulePath(of: $0.name) })).sorted()
+                let modules = Array(Set(model.params.all.map { modulePath(of: $0.name) } + ["lm_head"])).sorted()
                 throw LoRAError("modules_to_save", "\"\(name)\" matches no module of the model; its modules are: \(modules.joined(separator: ", "))")
-            }
-            if tied, found.contains(where: { $0 === model.architecture.tokenEmbedding }) {
-                throw LoRAError("modules_to_save", "\"\(name)\" is the token embedding, which this model ties to lm_head; peft would train an untied copy, which sftrun does not support. Leave it out of modules_to_save")
             }
             for p in found where !out.contains(where: { $0 === p }) { out.append(p) }
         }

@@ -109,8 +109,12 @@ public struct LocalTrainer: RunExecutor {
         var trainable: [Parameter]? = nil
         var lora: (adapters: [LoRALinear], config: LoRAConfig)?
         if let l = recipe.lora {
+            let tied = model.architecture.head == nil
             let (adapters, config) = try Self.applyLoRA(l, to: model, seed: UInt64(recipe.training.seed))
             lora = (adapters, config)
+            if tied, model.architecture.head != nil {
+                note("peft: modules_to_save \(config.modulesToSave) unties lm_head from the token embedding, as peft does (each trains its own copy); a merged model saves lm_head.weight with tie_word_embeddings: false")
+            }
             trainable = LoRA.trainableParameters(model, adapters)
             model.storeFrozenMatrices(as: dtype)
             persistence = AdapterPersistence(model: model, adapters: adapters, config: config, baseModel: recipe.model.nameOrPath,
