@@ -69,6 +69,8 @@ public struct Recipe: Sendable, Equatable {
         public var addEOS: Bool
         public var maxUnsupervisedFraction: Double
         public var onBadRow: String
+        /// Reuse tokenized examples from the on-disk data cache (`data.cache`).
+        public var cache: Bool
     }
     public struct Training: Sendable, Equatable {
         public var outputDir: String
@@ -182,7 +184,8 @@ public struct Recipe: Sendable, Equatable {
                     completionOnlyLoss: b(dv, "completion_only_loss"), assistantOnlyLoss: b(dv, "assistant_only_loss") ?? false,
                     responseTemplate: tokens(dv?["response_template"]), instructionTemplate: tokens(dv?["instruction_template"]),
                     shuffle: b(dv, "shuffle") ?? true, addEOS: b(dv, "add_eos") ?? true,
-                    maxUnsupervisedFraction: d(dv, "max_unsupervised_fraction") ?? 0.01, onBadRow: s(dv, "on_bad_row") ?? "error")
+                    maxUnsupervisedFraction: d(dv, "max_unsupervised_fraction") ?? 0.01, onBadRow: s(dv, "on_bad_row") ?? "error",
+                    cache: b(dv, "cache") ?? true)
         let tr = v["training"]
         var kwargs: [String: Double] = [:]
         for (k, x) in tr?["lr_scheduler_kwargs"]?.objectValue ?? [:] { kwargs[k] = x.doubleValue }

@@ -547,6 +547,11 @@ enum RecipeSchemaText {
           ],
           "description": "What a malformed row does: stop with its file and line, or be counted and skipped.",
           "default": "error"
+        },
+        "cache": {
+          "type": "boolean",
+          "description": "Keep the tokenized examples on disk ($SFTRUN_CACHE, else $XDG_CACHE_HOME/sftrun/datasets, else ~/.cache/sftrun/datasets), keyed by a sha256 of the data files, tokenizer files, chat template and tokenization options; re-runs and sweep members with the same data skip tokenizing. `sftrun train --no-data-cache` turns it off for one run.",
+          "default": true
         }
       },
       "required": [

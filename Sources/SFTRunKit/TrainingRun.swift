@@ -18,9 +18,13 @@ public struct LocalTrainer: RunExecutor {
     /// `--locked LOCK`: refuse to train unless the inputs match this recipe.lock.yaml.
     public var locked: String?
 
-    public init(progressToTTY: Bool = isatty(STDERR_FILENO) != 0, locked: String? = nil) {
+    /// false with `--no-data-cache`: tokenize without reading or writing the data cache, whatever `data.cache` says.
+    public var dataCache: Bool
+
+    public init(progressToTTY: Bool = isatty(STDERR_FILENO) != 0, locked: String? = nil, dataCache: Bool = true) {
         self.progressToTTY = progressToTTY
         self.locked = locked
+        self.dataCache = dataCache
     }
 
     public func run(_ resolved: ResolvedRecipe) -> RunResult {
@@ -68,11 +72,11 @@ public struct LocalTrainer: RunExecutor {
         let lockInputs = RecipeLock.inputs(model: loaded, tokenizerFolder: tokenizerFolder, dataFiles: recipe.data.train.map(\.path),
                                            chatTemplate: prep.chat?.source)
         if let locked { try RecipeLock.verify(locked, inputs: lockInputs) }
-        let trainRows = try prep.loadRows(recipe.data.train)
-        var train = try prep.prepare(trainRows.rows)
+        let cache = recipe.data.cache && dataCache ? DataCache(directory: DataCache.defaultDirectory()) : nil
+        var train = try prep.loadAndPrepare(recipe.data.train, cache: cache, tokenizerFolder: tokenizerFolder, report: note)
         var evalExamples: [TokenizedExample] = []
         if !recipe.data.eval.isEmpty {
-            evalExamples = try prep.prepare(prep.loadRows(recipe.data.eval).rows).examples
+            evalExamples = try prep.loadAndPrepare(recipe.data.eval, cache: cache, tokenizerFolder: tokenizerFolder, report: note).examples
         } else if recipe.data.valSetSize > 0 {
             (train.examples, evalExamples) = Self.split(train.examples, size: recipe.data.valSetSize, seed: UInt64(recipe.training.seed))
         }

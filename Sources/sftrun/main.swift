@@ -27,8 +27,9 @@ struct Train: ParsableCommand {
     @Argument(help: "The recipe file.") var recipe: String
     @OptionGroup var options: RecipeOptions
     @Option(help: "Refuse to run unless the model, tokenizer and data files match this recipe.lock.yaml.") var locked: String?
+    @Flag(help: "Tokenize the data without reading or writing the data cache (as data.cache: false).") var noDataCache = false
     func run() throws {
-        let status = RecipeCommands().train(path: recipe, overrides: options.overrides, executor: LocalTrainer(locked: locked))
+        let status = RecipeCommands().train(path: recipe, overrides: options.overrides, executor: LocalTrainer(locked: locked, dataCache: !noDataCache))
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -105,11 +106,20 @@ struct Download: ParsableCommand {
 }
 
 struct Cache: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Inspect or prune the Hugging Face cache.", subcommands: [List.self, Remove.self])
+    static let configuration = CommandConfiguration(abstract: "Inspect or prune the Hugging Face cache and sftrun's data cache.",
+                                                    subcommands: [List.self, Remove.self, ClearData.self])
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List cached repositories with their sizes.")
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List cached repositories and data cache files with their sizes.")
         func run() throws {
             let status = HubCommands().list()
+            DataCacheCommands().list()
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+    struct ClearData: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "clear-data", abstract: "Remove every file of the data cache (tokenized datasets).")
+        func run() throws {
+            let status = DataCacheCommands().clear()
             if status != 0 { throw ExitCode(status) }
         }
     }
