@@ -6,6 +6,8 @@ peft 0.21 with its default `ensure_weight_tying=False` wraps each named module i
 `copy.deepcopy` of it, so the trained lm_head (and embed_tokens) no longer share a tensor: the head copy trains
 while the embedding stays frozen (["lm_head"]), or both copies train independently (["embed_tokens", "lm_head"]).
 The adapter file holds them as `base_model.model.lm_head.weight` / `base_model.model.model.embed_tokens.weight`.
+With `ensure_weight_tying=True` (tied-ensure) peft instead trains the embedding's copy with lm_head pointing at it,
+rewrites modules_to_save to ["model.embed_tokens"] and saves the shared matrix under both names.
 
 Per case, under Tests/PEFTTests/Fixtures/<case>/: the adapter (lora_B random and the copies nudged off the base so a
 still-tied implementation fails), the loss, logits and gradients of one batch, and train.json: 5 optimizer steps of
@@ -25,7 +27,8 @@ from transformers import AutoModelForCausalLM
 repo = pathlib.Path(__file__).resolve().parent.parent
 base_dir = repo / "Tests/ModelsTests/Fixtures/llama"
 root = repo / "Tests/PEFTTests/Fixtures"
-cases = {"tied-head": ["lm_head"], "tied-both": ["embed_tokens", "lm_head"]}
+# case → (modules_to_save, ensure_weight_tying)
+cases = {"tied-head": (["lm_head"], False), "tied-both": (["embed_tokens", "lm_head"], False), "tied-ensure": (["lm_head"], True)}
 settings = dict(batch_size=2, accumulation=1, steps=5, lr=1e-3, warmup=0, max_grad_norm=1.0, weight_decay=0.0, pad_id=0)
 
 g = torch.Generator().manual_seed(5)
@@ -77,14 +80,14 @@ def train(model):
 batch = load_file(str(base_dir / "batch.safetensors"))
 input_ids, attention_mask, labels = (batch[k].long() for k in ("input_ids", "attention_mask", "labels"))
 
-for name, modules in cases.items():
+for name, (modules, ensure) in cases.items():
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     model = AutoModelForCausalLM.from_pretrained(base_dir, attn_implementation="eager").float()
     assert model.lm_head.weight is model.model.embed_tokens.weight
     torch.manual_seed(4)
     peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj"],
-                                                  modules_to_save=modules, task_type="CAUSAL_LM"))
+                                                  modules_to_save=list(modules), ensure_weight_tying=ensure, task_type="CAUSAL_LM"))
     peft_model.peft_config["default"].base_model_name_or_path = "Tests/ModelsTests/Fixtures/llama"
     with torch.no_grad():
         for n, p in peft_model.named_parameters():
@@ -93,7 +96,7 @@ for name, modules in cases.items():
             if "modules_to_save" in n:
                 p.add_(torch.randn_like(p) * 0.05)
     inner = peft_model.base_model.model
-    assert inner.lm_head.weight.data_ptr() != inner.model.embed_tokens.weight.data_ptr(), "peft untied the copy"
+    assert (inner.lm_head.weight.data_ptr() == inner.model.embed_tokens.weight.data_ptr()) == ensure, "peft (un)tied as expected"
     peft_model.train()
     out = peft_model(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
     out.loss.backward()
@@ -101,7 +104,8 @@ for name, modules in cases.items():
     (folder / "README.md").unlink(missing_ok=True)
     grads = {saved_name(n): p.grad.contiguous() for n, p in peft_model.named_parameters() if p.requires_grad}
     saved = load_file(str(folder / "adapter_model.safetensors"))
-    assert set(grads) == set(saved), set(grads) ^ set(saved)
+    extra = {"base_model.model.lm_head.weight"} if ensure else set()
+    assert set(grads) | extra == set(saved), set(grads) ^ set(saved)
     real = attention_mask.bool()
     save_file({"logits": out.logits[real].detach().contiguous(), "loss": out.loss.detach().reshape(1)},
               str(folder / "expected.safetensors"))

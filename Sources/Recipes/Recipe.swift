@@ -35,6 +35,7 @@ public struct Recipe: Sendable, Equatable {
         public var bias: String
         public var targetModules: Targets
         public var modulesToSave: [String]
+        public var ensureWeightTying: Bool
         public var useRSLoRA: Bool
         public var initWeights: String
         public var adapterPath: String?
@@ -160,7 +161,8 @@ public struct Recipe: Sendable, Equatable {
             default: initWeights = "true"
             }
             lora = LoRA(r: i(p, "r") ?? 8, alpha: d(p, "lora_alpha") ?? 8, dropout: d(p, "lora_dropout") ?? 0, bias: s(p, "bias") ?? "none",
-                        targetModules: targets, modulesToSave: strings(p["modules_to_save"]), useRSLoRA: b(p, "use_rslora") ?? false,
+                        targetModules: targets, modulesToSave: strings(p["modules_to_save"]),
+                        ensureWeightTying: b(p, "ensure_weight_tying") ?? false, useRSLoRA: b(p, "use_rslora") ?? false,
                         initWeights: initWeights, adapterPath: s(p, "adapter_path"))
         }
         func sources(_ v: Value?) -> [Source] {

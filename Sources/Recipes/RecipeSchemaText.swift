@@ -368,7 +368,12 @@ enum RecipeSchemaText {
           "items": {
             "type": "string"
           },
-          "description": "Modules trained in full next to the adapters (`modules_to_save`), e.g. `embed_tokens`, `lm_head`."
+          "description": "Modules trained in full next to the adapters (`modules_to_save`), e.g. `embed_tokens`, `lm_head`. On a model with tied embeddings each trains its own untied copy, as in peft (see `ensure_weight_tying`)."
+        },
+        "ensure_weight_tying": {
+          "type": "boolean",
+          "description": "Keep tied embeddings tied (`ensure_weight_tying`): `embed_tokens`/`lm_head` in modules_to_save then train the one shared matrix instead of untied copies.",
+          "default": false
         },
         "use_rslora": {
           "type": "boolean",

@@ -204,7 +204,8 @@ public struct LocalTrainer: RunExecutor {
         }
         let initWeights: LoRAInit = l.initWeights == "gaussian" ? .gaussian : (l.initWeights == "false" ? .none : .standard)
         let config = LoRAConfig(r: l.r, alpha: l.alpha, dropout: l.dropout, targets: targets, useRSLoRA: l.useRSLoRA,
-                                bias: LoRABias(rawValue: l.bias) ?? .none, modulesToSave: l.modulesToSave, initWeights: initWeights, seed: seed)
+                                bias: LoRABias(rawValue: l.bias) ?? .none, modulesToSave: l.modulesToSave, ensureWeightTying: l.ensureWeightTying,
+                                initWeights: initWeights, seed: seed)
         return (try LoRA.apply(to: model, config), config)
     }
 

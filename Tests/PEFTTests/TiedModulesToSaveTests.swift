@@ -122,4 +122,52 @@ final class TiedModulesToSaveTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("\"wte\" matches no module"), "\($0)")
         }
     }
+
+    /// ensure_weight_tying: peft trains the embedding's copy with lm_head pointing at it, saves the shared matrix under
+    /// both names and rewrites modules_to_save; the merged model stays tied.
+    func testEnsureWeightTyingTrainsTheSharedMatrix() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let name = "tied-ensure", model = try loadBase(), input = try batch()
+        let loaded = try AdapterFile.load(directory: fixture(name), into: model)
+        XCTAssertTrue(loaded.config.ensureWeightTying)
+        XCTAssertEqual(loaded.config.modulesToSave, ["model.embed_tokens"], "as peft saved it")
+        XCTAssertNil(model.architecture.head, "still tied")
+        XCTAssertTrue(model.architecture.tokenEmbedding.trainable)
+        let expected = try SafeTensorsFile(url: fixture(name).appendingPathComponent("expected.safetensors"))
+        assertClose(realLogits(model, input), try expected.floats("logits"), "logits")
+        let count = input.shiftedLabels.filter { $0 != -100 }.count
+        let r = model.forwardBackward(input, gradScale: 1 / Float(count))
+        XCTAssertEqual(Float(r.lossSum / Double(r.count)), try expected.floats("loss")[0], accuracy: 2e-6, "loss")
+        let grads = try SafeTensorsFile(url: fixture(name).appendingPathComponent("grads.safetensors"))
+        for key in grads.names {
+            let e = try XCTUnwrap(loaded.entries.first { $0.key == key }, key)
+            assertClose(try XCTUnwrap(e.parameter.grad).toArray(), try grads.floats(key), rtol: 1e-4, atol: 1e-6, "grad \(key) (embedding + head)")
+        }
+        let out = dir.appendingPathComponent("adapter")
+        try AdapterFile.save(model: model, adapters: loaded.adapters, config: loaded.config, baseModel: "Tests/ModelsTests/Fixtures/llama", to: out)
+        let saved = try SafeTensorsFile(url: out.appendingPathComponent(AdapterFile.weightsName))
+        let peft = try SafeTensorsFile(url: fixture(name).appendingPathComponent(AdapterFile.weightsName))
+        XCTAssertEqual(Set(saved.names), Set(peft.names))
+        XCTAssertEqual(try saved.floats("base_model.model.lm_head.weight"), try saved.floats("base_model.model.model.embed_tokens.weight"))
+        let mine = try JSON.parse(String(decoding: try Data(contentsOf: out.appendingPathComponent(AdapterFile.configName)), as: UTF8.self))
+        let theirs = try JSON.parse(String(decoding: try Data(contentsOf: fixture(name).appendingPathComponent(AdapterFile.configName)), as: UTF8.self))
+        for key in ["modules_to_save", "ensure_weight_tying"] { XCTAssertEqual(mine[key], theirs[key], key) }
+
+        let fresh = try loadBase()
+        let config = LoRAConfig(r: 2, alpha: 4, modulesToSave: ["embed_tokens", "lm_head"], ensureWeightTying: true)
+        _ = try LoRA.apply(to: fresh, config)
+        XCTAssertNil(fresh.architecture.head)
+        XCTAssertEqual(LoRA.savedModulesToSave(fresh, config), ["embed_tokens", "model.embed_tokens"], "peft's rewrite")
+
+        let before = realLogits(model, input)
+        try LoRA.merge(loaded.adapters, into: model)
+        let merged = dir.appendingPathComponent("merged")
+        try ModelCheckpoint.save(model, to: merged)
+        XCTAssertFalse(try SafeTensorsFile(url: merged.appendingPathComponent("model.safetensors")).names.contains("lm_head.weight"), "tied: no lm_head")
+        let plain = CausalLM(config: try DecoderConfig.load(directory: merged), backend: be)
+        _ = try ModelCheckpoint.load(plain, from: try weightSource(directory: merged))
+        XCTAssertNil(plain.architecture.head)
+        assertClose(realLogits(plain, input), before, "merged logits")
+    }
 }
