@@ -236,7 +236,7 @@ struct Merge: ParsableCommand {
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmarks (build with -c release).",
-                                                    subcommands: [TokenizeBench.self, KernelsBench.self, StepBench.self])
+                                                    subcommands: [TokenizeBench.self, KernelsBench.self, StepBench.self, PrepareBench.self])
     struct KernelsBench: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "kernels", abstract: "GEMM vs raw sgemm, fused vs unfused loss, tiled vs plain attention, on SmolLM2-135M training shapes.")
         @Option(help: "Threads (0 = all cores).") var threads = 0
@@ -259,6 +259,22 @@ struct Bench: ParsableCommand {
                     print(String(format: "attention fwd+bwd B4 H9/3 D64 T=%d %@: %.3f s, peak %.0f MB", t, tiled ? "tiled" : "plain", r.seconds, Double(r.peakBytes) / 1e6))
                 }
             }
+        }
+    }
+    struct PrepareBench: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "prepare", abstract: "Read and tokenize a recipe's training data (no data cache): rows/s, tokens/s, peak RSS; then a data cache write and read.")
+        @Argument(help: "The recipe file (scripts/bench/preprocess_trl.py writes matching ones).") var recipe: String
+        @OptionGroup var options: RecipeOptions
+        func run() throws {
+            let r: PreparationBenchmark.Result
+            do { r = try PreparationBenchmark.run(path: recipe, overrides: options.overrides) } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            print(String(format: "sftrun: %d rows → %d examples, %d tokens in %.2f s: %.0f rows/s, %.0f tokens/s; peak RSS %.0f MB (%.0f MB before reading the data); %d cores",
+                         r.rows, r.examples, r.tokens, r.seconds, Double(r.rows) / r.seconds, Double(r.tokens) / r.seconds,
+                         Double(r.peakRSSBytes) / 1e6, Double(r.baselineRSSBytes) / 1e6, ProcessInfo.processInfo.activeProcessorCount))
+            print(String(format: "data cache: write %.3f s, read back %.3f s", r.cacheWriteSeconds, r.cacheReadSeconds))
         }
     }
     struct StepBench: ParsableCommand {
