@@ -12,6 +12,7 @@ For modules_to_save [lm_head], [embed_tokens, lm_head] and [lm_head] with ensure
 Run after a debug build:  .venv-ref/bin/python scripts/check_tied_lora_interop.py [path/to/sftrun]
 """
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -31,13 +32,15 @@ lines = ["The quick brown fox jumps over the lazy dog.", "A journey of a thousan
 
 
 def run(*args):
-    r = subprocess.run([sftrun, *args], capture_output=True, text=True)
+    r = subprocess.run([sftrun, *args], capture_output=True, text=True, env=env)
     if r.returncode != 0:
         sys.exit(f"sftrun {' '.join(args)} failed ({r.returncode}):\n{r.stderr}")
     return r
 
 
 worst = 0.0
+scratch = tempfile.TemporaryDirectory()
+env = dict(os.environ, SFTRUN_CACHE=scratch.name)  # the runs' data cache, not the user's
 for modules, ensure in ((["lm_head"], False), (["embed_tokens", "lm_head"], False), (["lm_head"], True)):
     with tempfile.TemporaryDirectory() as t:
         d = pathlib.Path(t)

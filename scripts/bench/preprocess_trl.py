@@ -76,7 +76,7 @@ def main():
             f"model: {{name_or_path: {a.tokenizer}}}\n"
             f"data:\n  train: [{{path: {data}}}]\n  max_length: {a.max_length}\n"
             f"training: {{output_dir: {out / 'unused'}}}\n")
-        ds = datasets.load_dataset("json", data_files=str(data), split="train")
+        ds = datasets.load_dataset("json", data_files=str(data), split="train", cache_dir=str(out / "hf-datasets-cache"))
         config = SFTConfig(output_dir=str(out / "trl-unused"), max_length=a.max_length, dataset_num_proc=a.num_proc, report_to=[], use_cpu=True, bf16=False,
                            packing=False)
         baseline = peak_rss_mb()
