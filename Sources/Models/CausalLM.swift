@@ -54,7 +54,7 @@ public struct Architecture {
 public final class CausalLM {
     public private(set) var config: DecoderConfig
     public let params: ParameterSet
-    public let architecture: Architecture
+    public private(set) var architecture: Architecture
     public let backend: Backend
     public var gradientCheckpointing = false
     /// Rows of logits made at once by the fused loss.
@@ -137,6 +137,21 @@ public final class CausalLM {
 
     /// The output projection's weight (the token embedding when tied).
     public var headWeight: Parameter { architecture.head ?? architecture.tokenEmbedding }
+
+    /// Gives a tied model its own output weight `lm_head.weight`, a float32 copy of the token embedding, and marks
+    /// config.json `tie_word_embeddings: false`. peft's modules_to_save does this on a tied model (it trains a
+    /// deep copy of the named module, so head and embedding part), and a merged model then saves both. Returns the head.
+    @discardableResult
+    public func untieHead() -> Parameter {
+        if let head = architecture.head { return head }
+        let embedding = architecture.tokenEmbedding
+        let head = params.add("lm_head.weight", embedding.value.shape)
+        head.value = Tensor(shape: embedding.value.shape, values: embedding.value.toArray())
+        architecture.head = head
+        config.tieWordEmbeddings = false
+        _ = config.raw.setValue(.bool(false), at: ["tie_word_embeddings"])
+        return head
+    }
 
     /// Training step: loss summed over labelled tokens, with gradients of loss·gradScale accumulated into every
     /// trainable parameter (gradScale = 1 / loss tokens of the whole optimizer step gives TRL's mean).

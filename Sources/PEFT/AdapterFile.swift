@@ -37,6 +37,10 @@ public enum AdapterFile {
         for p in try LoRA.modulesToSaveParameters(model, config.modulesToSave) where !out.contains(where: { $0.parameter === p }) {
             out.append(Entry(key: key(p), parameter: p))
         }
+        // Kept tying: peft saves the head too (its wrapper holds the embedding's tensor), under lm_head's own name.
+        if LoRA.keepsTying(model, config), !out.contains(where: { $0.key == prefix + "lm_head.weight" }) {
+            out.append(Entry(key: prefix + "lm_head.weight", parameter: model.architecture.tokenEmbedding))
+        }
         return out
     }
 
@@ -71,10 +75,11 @@ public enum AdapterFile {
         case .gaussian: initWeights = .string("gaussian")
         case .none: initWeights = .bool(false)
         }
+        let saved = LoRA.savedModulesToSave(model, config)
         let fields: [(String, Value)] = [
             ("alora_invocation_tokens", .null), ("alpha_pattern", .object([:])), ("arrow_config", .null),
             ("auto_mapping", .null), ("base_model_name_or_path", baseModel.map { .string($0) } ?? .null),
-            ("bias", .string(config.bias.rawValue)), ("corda_config", .null), ("ensure_weight_tying", .bool(false)),
+            ("bias", .string(config.bias.rawValue)), ("corda_config", .null), ("ensure_weight_tying", .bool(config.ensureWeightTying)),
             ("eva_config", .null), ("exclude_modules", .null),
             // peft switches this on by itself for GPT-2's Conv1D layers.
             ("fan_in_fan_out", .bool(adapters.contains { $0.baseWeight.transposedInCheckpoint })),
@@ -83,7 +88,7 @@ public enum AdapterFile {
             ("loftq_config", .object([:])), ("lora_alpha", number(config.alpha)), ("lora_bias", .bool(false)),
             ("lora_dropout", .double(config.dropout)), ("lora_ga_config", .null), ("megatron_config", .null),
             ("megatron_core", .string("megatron.core")),
-            ("modules_to_save", config.modulesToSave.isEmpty ? .null : .array(config.modulesToSave.map { .string($0) })),
+            ("modules_to_save", saved.isEmpty ? .null : .array(saved.map { .string($0) })),
             ("monteclora_config", .null), ("peft_type", .string("LORA")), ("peft_version", .string("0.21.2")),
             ("qalora_group_size", .int(16)), ("r", .int(config.r)), ("rank_pattern", .object([:])), ("revision", .null),
             ("target_modules", targets), ("target_parameters", .null), ("task_type", .string("CAUSAL_LM")),
@@ -152,7 +157,8 @@ public enum AdapterFile {
         default: initWeights = .standard
         }
         return LoRAConfig(r: r, alpha: alpha, dropout: dropout, targets: targets, useRSLoRA: c["use_rslora"]?.boolValue ?? false,
-                          bias: bias, modulesToSave: modulesToSave, initWeights: initWeights)
+                          bias: bias, modulesToSave: modulesToSave, ensureWeightTying: c["ensure_weight_tying"]?.boolValue ?? false,
+                          initWeights: initWeights)
     }
 
     /// An adapter folder applied to a model: its config and the adapters, filled with the saved values.

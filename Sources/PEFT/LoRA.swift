@@ -35,11 +35,15 @@ public struct LoRAConfig: Sendable, Equatable {
     public var bias: LoRABias
     /// Modules trained in full and saved whole in the adapter file (`lm_head`, `embed_tokens`, a norm, ...).
     public var modulesToSave: [String]
+    /// peft's `ensure_weight_tying`: on a tied model, an `embed_tokens`/`lm_head` entry of modules_to_save trains the
+    /// one shared matrix (head and embedding stay tied) instead of untied copies.
+    public var ensureWeightTying: Bool
     public var initWeights: LoRAInit
     public var seed: UInt64
 
     public init(r: Int, alpha: Double, dropout: Double = 0, targets: LoRATargets = .architectureDefault, useRSLoRA: Bool = false,
-                bias: LoRABias = .none, modulesToSave: [String] = [], initWeights: LoRAInit = .standard, seed: UInt64 = 0) {
+                bias: LoRABias = .none, modulesToSave: [String] = [], ensureWeightTying: Bool = false, initWeights: LoRAInit = .standard,
+                seed: UInt64 = 0) {
         self.r = r
         self.alpha = alpha
         self.dropout = dropout
@@ -47,6 +51,7 @@ public struct LoRAConfig: Sendable, Equatable {
         self.useRSLoRA = useRSLoRA
         self.bias = bias
         self.modulesToSave = modulesToSave
+        self.ensureWeightTying = ensureWeightTying
         self.initWeights = initWeights
         self.seed = seed
     }
@@ -89,14 +94,15 @@ public enum LoRA {
         if let wrapped = layers.first(where: { $0.adapter != nil }) {
             throw LoRAError(wrapped.modulePath, "already has an adapter; apply LoRA once per model")
         }
-        let saved = try modulesToSaveParameters(model, config.modulesToSave)
-        let savedPaths = Set(saved.map { modulePath(of: $0.name) })
+        // A module in modules_to_save is trained whole, so it gets no adapter (peft's wrapper takes precedence).
         let targets = try matchingLayers(layers, config.targets, family: model.config.family)
-            .filter { !savedPaths.contains($0.layer.modulePath) }
+            .filter { t in !config.modulesToSave.contains { matches(t.layer.modulePath, $0) } }
         guard !targets.isEmpty else {
             throw LoRAError("target_modules", "Target modules \(describe(config.targets, family: model.config.family)) not found in the base model; "
                 + "its linear modules are: \(layers.map(\.modulePath).joined(separator: ", "))")
         }
+        if tiedModuleIsSaved(model, config.modulesToSave), !keepsTying(model, config) { model.untieHead() }
+        let saved = try modulesToSaveParameters(model, config.modulesToSave)
         for p in model.params.all { p.setTrainable(false) }
         let adapters = targets.map { t in
             LoRALinear(base: t.layer, r: config.r, alpha: config.alpha, dropout: config.dropout, useRSLoRA: config.useRSLoRA,
@@ -172,22 +178,45 @@ public enum LoRA {
         }
     }
 
-    /// The parameters of the modules named in modules_to_save. A tied head and embedding cannot be split
-    /// (peft trains an untied copy), so naming either on a tied model is an error rather than a silent difference.
+    /// Whether modules_to_save names `lm_head` or the token embedding of a model whose two are tied. peft 0.21
+    /// (with its default `ensure_weight_tying: false`) then wraps each named module in a ModulesToSaveWrapper that
+    /// trains a deep copy, so the trained head and embedding no longer share a tensor: training `lm_head` leaves the
+    /// embedding frozen, training `embed_tokens` leaves the head at the base values, and a merged model is untied.
+    public static func tiedModuleIsSaved(_ model: CausalLM, _ names: [String]) -> Bool {
+        guard model.architecture.head == nil else { return false }
+        let embedding = modulePath(of: model.architecture.tokenEmbedding.name)
+        return names.contains { matches("lm_head", $0) || matches(embedding, $0) }
+    }
+
+    /// Whether a tied model stays tied: peft's `ensure_weight_tying` with a modules_to_save entry whose last component
+    /// is `embed_tokens` or `lm_head` (its EMBEDDING_LAYER_NAMES). peft then trains the embedding's copy and points
+    /// lm_head at it; for any other name it warns and trains untied copies.
+    public static func keepsTying(_ model: CausalLM, _ config: LoRAConfig) -> Bool {
+        model.architecture.head == nil && config.ensureWeightTying
+            && config.modulesToSave.contains { ["embed_tokens", "lm_head"].contains($0.split(separator: ".").last.map(String.init) ?? "") }
+    }
+
+    /// modules_to_save as peft 0.21 saves it when it keeps the weights tied (`_add_modules_to_save_to_tie`): the
+    /// embedding's full module path appended, then the first entry naming lm_head removed.
+    public static func savedModulesToSave(_ model: CausalLM, _ config: LoRAConfig) -> [String] {
+        guard keepsTying(model, config) else { return config.modulesToSave }
+        var names = config.modulesToSave
+        let embedding = modulePath(of: model.architecture.tokenEmbedding.name)
+        if !names.contains(embedding) { names.append(embedding) }
+        if let i = names.firstIndex(where: { matches("lm_head", $0) }) { names.remove(at: i) }
+        return names
+    }
+
+    /// The parameters of the modules named in modules_to_save (a tied model is untied first by `apply`, unless it
+    /// keeps tying, where `lm_head` names the shared embedding).
     static func modulesToSaveParameters(_ model: CausalLM, _ names: [String]) throws -> [Parameter] {
         var out: [Parameter] = []
-        let tied = model.architecture.head == nil
         for name in names {
-            let found = model.params.all.filter { matches(modulePath(of: $0.name), name) }
+            var found = model.params.all.filter { matches(modulePath(of: $0.name), name) }
+            if found.isEmpty, model.architecture.head == nil, matches("lm_head", name) { found = [model.architecture.tokenEmbedding] }
             if found.isEmpty {
-                if tied && name == "lm_head" {
-                    throw LoRAError("modules_to_save", "lm_head is tied to the token embedding in this model; peft would train an untied copy, which sftrun does not support. Leave lm_head out of modules_to_save")
-                }
-                let modules = Array(Set(model.params.all.map { modulePath(of: $0.name) })).sorted()
+                let modules = Array(Set(model.params.all.map { modulePath(of: $0.name) } + ["lm_head"])).sorted()
                 throw LoRAError("modules_to_save", "\"\(name)\" matches no module of the model; its modules are: \(modules.joined(separator: ", "))")
-            }
-            if tied, found.contains(where: { $0 === model.architecture.tokenEmbedding }) {
-                throw LoRAError("modules_to_save", "\"\(name)\" is the token embedding, which this model ties to lm_head; peft would train an untied copy, which sftrun does not support. Leave it out of modules_to_save")
             }
             for p in found where !out.contains(where: { $0 === p }) { out.append(p) }
         }

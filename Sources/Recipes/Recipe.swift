@@ -35,6 +35,7 @@ public struct Recipe: Sendable, Equatable {
         public var bias: String
         public var targetModules: Targets
         public var modulesToSave: [String]
+        public var ensureWeightTying: Bool
         public var useRSLoRA: Bool
         public var initWeights: String
         public var adapterPath: String?
@@ -69,6 +70,8 @@ public struct Recipe: Sendable, Equatable {
         public var addEOS: Bool
         public var maxUnsupervisedFraction: Double
         public var onBadRow: String
+        /// Reuse tokenized examples from the on-disk data cache (`data.cache`).
+        public var cache: Bool
     }
     public struct Training: Sendable, Equatable {
         public var outputDir: String
@@ -158,7 +161,8 @@ public struct Recipe: Sendable, Equatable {
             default: initWeights = "true"
             }
             lora = LoRA(r: i(p, "r") ?? 8, alpha: d(p, "lora_alpha") ?? 8, dropout: d(p, "lora_dropout") ?? 0, bias: s(p, "bias") ?? "none",
-                        targetModules: targets, modulesToSave: strings(p["modules_to_save"]), useRSLoRA: b(p, "use_rslora") ?? false,
+                        targetModules: targets, modulesToSave: strings(p["modules_to_save"]),
+                        ensureWeightTying: b(p, "ensure_weight_tying") ?? false, useRSLoRA: b(p, "use_rslora") ?? false,
                         initWeights: initWeights, adapterPath: s(p, "adapter_path"))
         }
         func sources(_ v: Value?) -> [Source] {
@@ -182,7 +186,8 @@ public struct Recipe: Sendable, Equatable {
                     completionOnlyLoss: b(dv, "completion_only_loss"), assistantOnlyLoss: b(dv, "assistant_only_loss") ?? false,
                     responseTemplate: tokens(dv?["response_template"]), instructionTemplate: tokens(dv?["instruction_template"]),
                     shuffle: b(dv, "shuffle") ?? true, addEOS: b(dv, "add_eos") ?? true,
-                    maxUnsupervisedFraction: d(dv, "max_unsupervised_fraction") ?? 0.01, onBadRow: s(dv, "on_bad_row") ?? "error")
+                    maxUnsupervisedFraction: d(dv, "max_unsupervised_fraction") ?? 0.01, onBadRow: s(dv, "on_bad_row") ?? "error",
+                    cache: b(dv, "cache") ?? true)
         let tr = v["training"]
         var kwargs: [String: Double] = [:]
         for (k, x) in tr?["lr_scheduler_kwargs"]?.objectValue ?? [:] { kwargs[k] = x.doubleValue }

@@ -368,7 +368,12 @@ enum RecipeSchemaText {
           "items": {
             "type": "string"
           },
-          "description": "Modules trained in full next to the adapters (`modules_to_save`), e.g. `embed_tokens`, `lm_head`."
+          "description": "Modules trained in full next to the adapters (`modules_to_save`), e.g. `embed_tokens`, `lm_head`. On a model with tied embeddings each trains its own untied copy, as in peft (see `ensure_weight_tying`)."
+        },
+        "ensure_weight_tying": {
+          "type": "boolean",
+          "description": "Keep tied embeddings tied (`ensure_weight_tying`): `embed_tokens`/`lm_head` in modules_to_save then train the one shared matrix instead of untied copies.",
+          "default": false
         },
         "use_rslora": {
           "type": "boolean",
@@ -547,6 +552,11 @@ enum RecipeSchemaText {
           ],
           "description": "What a malformed row does: stop with its file and line, or be counted and skipped.",
           "default": "error"
+        },
+        "cache": {
+          "type": "boolean",
+          "description": "Keep the tokenized examples on disk ($SFTRUN_CACHE, else $XDG_CACHE_HOME/sftrun/datasets, else ~/.cache/sftrun/datasets), keyed by a sha256 of the data files, tokenizer files, chat template and tokenization options; re-runs and sweep members with the same data skip tokenizing. `sftrun train --no-data-cache` turns it off for one run.",
+          "default": true
         }
       },
       "required": [

@@ -1,7 +1,9 @@
+import Datasets
 import Foundation
 import Models
 import PEFT
 import Quantization
+import Recipes
 import TensorCore
 import Values
 
@@ -79,5 +81,59 @@ public enum TrainingBenchmark {
         return Result(secondsPerStep: t, tokensPerSecond: Double(n) / t, gflopPerToken: flops / 1e9,
                       achievedGFLOPS: flops * Double(n) / t / 1e9, peakTrackedBytes: MemoryTracker.shared.peakBytes - live,
                       weightBytes: model.params.all.reduce(0) { $0 + $1.value.byteCount })
+    }
+}
+
+/// `sftrun bench prepare RECIPE`: the recipe's training data read and tokenized (no data cache) — rows/s, tokens/s,
+/// peak RSS — then written to and read back from a temporary data cache. scripts/bench/preprocess_trl.py is the TRL
+/// side on the same rows.
+public enum PreparationBenchmark {
+    public struct Result: Sendable {
+        public var rows: Int
+        public var examples: Int
+        public var tokens: Int
+        /// Reading the files and tokenizing (what TRL's dataset preparation does), tokenizer loading excluded.
+        public var seconds: Double
+        public var cacheWriteSeconds: Double
+        public var cacheReadSeconds: Double
+        public var peakRSSBytes: Int
+        /// Peak RSS before the data was read (tokenizer loaded).
+        public var baselineRSSBytes: Int
+    }
+
+    /// Resolves the recipe file (with `--set` overrides) and runs.
+    public static func run(path: String, overrides: [String] = []) throws -> Result {
+        let resolved = try RecipeResolver.resolve(path: path, overrides: overrides)
+        let dir = (path as NSString).deletingLastPathComponent
+        return try run(recipe: resolved.recipe, recipeDirectory: dir.isEmpty ? "." : dir)
+    }
+
+    public static func run(recipe: Recipe, recipeDirectory: String) throws -> Result {
+        let prep = try DataPreparation(recipe: recipe, recipeDirectory: recipeDirectory)
+        let baseline = peakRSS()
+        let start = Date()
+        let rows = try prep.loadRows(recipe.data.train).rows
+        let prepared = try prep.prepare(rows)
+        let seconds = Date().timeIntervalSince(start)
+        let peak = peakRSS()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sftrun-bench-prepare-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cache = DataCache(directory: folder)
+        let written = Date()
+        try cache.write(prepared, fingerprint: String(repeating: "0", count: 64))
+        let read = Date()
+        guard case .hit(let back) = cache.read(String(repeating: "0", count: 64)), back.examples.count == prepared.examples.count else {
+            throw DataPreparation.Failure(description: "bench prepare: the data cache did not read back what was written to \(folder.path)")
+        }
+        return Result(rows: rows.count, examples: prepared.examples.count, tokens: prepared.examples.reduce(0) { $0 + $1.inputIDs.count },
+                      seconds: seconds, cacheWriteSeconds: read.timeIntervalSince(written), cacheReadSeconds: Date().timeIntervalSince(read),
+                      peakRSSBytes: peak, baselineRSSBytes: baseline)
+    }
+
+    /// ru_maxrss (kilobytes on Linux) in bytes.
+    static func peakRSS() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Int(usage.ru_maxrss) * 1024
     }
 }

@@ -19,9 +19,13 @@ public struct LocalTrainer: RunExecutor {
     /// `--locked LOCK`: refuse to train unless the inputs match this recipe.lock.yaml.
     public var locked: String?
 
-    public init(progressToTTY: Bool = isatty(STDERR_FILENO) != 0, locked: String? = nil) {
+    /// false with `--no-data-cache`: tokenize without reading or writing the data cache, whatever `data.cache` says.
+    public var dataCache: Bool
+
+    public init(progressToTTY: Bool = isatty(STDERR_FILENO) != 0, locked: String? = nil, dataCache: Bool = true) {
         self.progressToTTY = progressToTTY
         self.locked = locked
+        self.dataCache = dataCache
     }
 
     public func run(_ resolved: ResolvedRecipe) -> RunResult {
@@ -69,11 +73,11 @@ public struct LocalTrainer: RunExecutor {
         let lockInputs = RecipeLock.inputs(model: loaded, tokenizerFolder: tokenizerFolder, dataFiles: recipe.data.train.map(\.path),
                                            chatTemplate: prep.chat?.source)
         if let locked { try RecipeLock.verify(locked, inputs: lockInputs) }
-        let trainRows = try prep.loadRows(recipe.data.train)
-        var train = try prep.prepare(trainRows.rows)
+        let cache = recipe.data.cache && dataCache ? DataCache(directory: DataCache.defaultDirectory()) : nil
+        var train = try prep.loadAndPrepare(recipe.data.train, cache: cache, tokenizerFolder: tokenizerFolder, report: note)
         var evalExamples: [TokenizedExample] = []
         if !recipe.data.eval.isEmpty {
-            evalExamples = try prep.prepare(prep.loadRows(recipe.data.eval).rows).examples
+            evalExamples = try prep.loadAndPrepare(recipe.data.eval, cache: cache, tokenizerFolder: tokenizerFolder, report: note).examples
         } else if recipe.data.valSetSize > 0 {
             (train.examples, evalExamples) = Self.split(train.examples, size: recipe.data.valSetSize, seed: UInt64(recipe.training.seed))
         }
@@ -117,8 +121,12 @@ public struct LocalTrainer: RunExecutor {
         var trainable: [Parameter]? = nil
         var lora: (adapters: [LoRALinear], config: LoRAConfig)?
         if let l = recipe.lora {
+            let tied = model.architecture.head == nil
             let (adapters, config) = try Self.applyLoRA(l, to: model, seed: UInt64(recipe.training.seed))
             lora = (adapters, config)
+            if tied, model.architecture.head != nil {
+                note("peft: modules_to_save \(config.modulesToSave) unties lm_head from the token embedding, as peft does (each trains its own copy); a merged model saves lm_head.weight with tie_word_embeddings: false")
+            }
             trainable = LoRA.trainableParameters(model, adapters)
             model.storeFrozenMatrices(as: dtype)
             persistence = AdapterPersistence(model: model, adapters: adapters, config: config, baseModel: recipe.model.nameOrPath,
@@ -204,7 +212,8 @@ public struct LocalTrainer: RunExecutor {
         }
         let initWeights: LoRAInit = l.initWeights == "gaussian" ? .gaussian : (l.initWeights == "false" ? .none : .standard)
         let config = LoRAConfig(r: l.r, alpha: l.alpha, dropout: l.dropout, targets: targets, useRSLoRA: l.useRSLoRA,
-                                bias: LoRABias(rawValue: l.bias) ?? .none, modulesToSave: l.modulesToSave, initWeights: initWeights, seed: seed)
+                                bias: LoRABias(rawValue: l.bias) ?? .none, modulesToSave: l.modulesToSave, ensureWeightTying: l.ensureWeightTying,
+                                initWeights: initWeights, seed: seed)
         return (try LoRA.apply(to: model, config), config)
     }
 

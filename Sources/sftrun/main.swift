@@ -28,8 +28,9 @@ struct Train: ParsableCommand {
     @Argument(help: "The recipe file.") var recipe: String
     @OptionGroup var options: RecipeOptions
     @Option(help: "Refuse to run unless the model, tokenizer and data files match this recipe.lock.yaml.") var locked: String?
+    @Flag(help: "Tokenize the data without reading or writing the data cache (as data.cache: false).") var noDataCache = false
     func run() throws {
-        let status = RecipeCommands().train(path: recipe, overrides: options.overrides, executor: LocalTrainer(locked: locked))
+        let status = RecipeCommands().train(path: recipe, overrides: options.overrides, executor: LocalTrainer(locked: locked, dataCache: !noDataCache))
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -106,11 +107,20 @@ struct Download: ParsableCommand {
 }
 
 struct Cache: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Inspect or prune the Hugging Face cache.", subcommands: [List.self, Remove.self])
+    static let configuration = CommandConfiguration(abstract: "Inspect or prune the Hugging Face cache and sftrun's data cache.",
+                                                    subcommands: [List.self, Remove.self, ClearData.self])
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List cached repositories with their sizes.")
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List cached repositories and data cache files with their sizes.")
         func run() throws {
             let status = HubCommands().list()
+            DataCacheCommands().list()
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+    struct ClearData: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "clear-data", abstract: "Remove every file of the data cache (tokenized datasets).")
+        func run() throws {
+            let status = DataCacheCommands().clear()
             if status != 0 { throw ExitCode(status) }
         }
     }
@@ -290,7 +300,7 @@ struct Quantize: ParsableCommand {
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmarks (build with -c release).",
-                                                    subcommands: [TokenizeBench.self, KernelsBench.self, StepBench.self, GenerateBench.self])
+                                                    subcommands: [TokenizeBench.self, KernelsBench.self, StepBench.self, GenerateBench.self, PrepareBench.self])
     struct KernelsBench: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "kernels", abstract: "GEMM vs raw sgemm, fused vs unfused loss, tiled vs plain attention, on SmolLM2-135M training shapes.")
         @Option(help: "Threads (0 = all cores).") var threads = 0
@@ -313,6 +323,22 @@ struct Bench: ParsableCommand {
                     print(String(format: "attention fwd+bwd B4 H9/3 D64 T=%d %@: %.3f s, peak %.0f MB", t, tiled ? "tiled" : "plain", r.seconds, Double(r.peakBytes) / 1e6))
                 }
             }
+        }
+    }
+    struct PrepareBench: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "prepare", abstract: "Read and tokenize a recipe's training data (no data cache): rows/s, tokens/s, peak RSS; then a data cache write and read.")
+        @Argument(help: "The recipe file (scripts/bench/preprocess_trl.py writes matching ones).") var recipe: String
+        @OptionGroup var options: RecipeOptions
+        func run() throws {
+            let r: PreparationBenchmark.Result
+            do { r = try PreparationBenchmark.run(path: recipe, overrides: options.overrides) } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            print(String(format: "sftrun: %d rows → %d examples, %d tokens in %.2f s: %.0f rows/s, %.0f tokens/s; peak RSS %.0f MB (%.0f MB before reading the data); %d cores",
+                         r.rows, r.examples, r.tokens, r.seconds, Double(r.rows) / r.seconds, Double(r.tokens) / r.seconds,
+                         Double(r.peakRSSBytes) / 1e6, Double(r.baselineRSSBytes) / 1e6, ProcessInfo.processInfo.activeProcessorCount))
+            print(String(format: "data cache: write %.3f s, read back %.3f s", r.cacheWriteSeconds, r.cacheReadSeconds))
         }
     }
     struct StepBench: ParsableCommand {

@@ -5,6 +5,19 @@ import Values
 
 /// Runs the built `sftrun` binary, to check what only the process shows: exit statuses and usage errors.
 final class CommandLineTests: XCTestCase {
+    static let dataCache = NSTemporaryDirectory() + "sftrun-cli-tests-data-cache-\(getpid())"
+
+    /// The runs below keep their data cache in a temporary folder, not in the user's ~/.cache.
+    override class func setUp() {
+        super.setUp()
+        setenv("SFTRUN_CACHE", dataCache, 1)
+    }
+
+    override class func tearDown() {
+        try? FileManager.default.removeItem(atPath: dataCache)
+        super.tearDown()
+    }
+
     /// The built binary: the test bundle sits next to the products of the same build (`swift test` builds it too).
     func binary() throws -> URL {
         var folder = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
