@@ -23,9 +23,15 @@ tmp = pathlib.Path(tempfile.mkdtemp(prefix="bnb-interop-"))
 model = args.model
 if args.gguf:
     g = pathlib.Path(args.gguf)
+    from transformers import AutoConfig
     m = AutoModelForCausalLM.from_pretrained(str(g.parent), gguf_file=g.name, dtype=torch.float32)
+    config = AutoConfig.from_pretrained(str(g.parent), gguf_file=g.name)
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    plain.load_state_dict(m.state_dict())  # GGUF-loaded models refuse save_pretrained; a plain copy does not
     model = str(tmp / "float")
-    m.save_pretrained(model)
+    plain.save_pretrained(model)
 
 ids = torch.tensor([[1, 9, 17, 33, 5, 12, 40, 2, 7, 21]])
 cases = [("nf4+dq", ["--load-in-4bit", "--bnb-4bit-use-double-quant"],
