@@ -70,6 +70,8 @@ public final class LoRALinear: LinearAdapter {
     func dropoutActive(_ ctx: StepContext) -> Bool { ctx.training && dropout > 0 }
 
     public func forward(_ x: Tensor, into y: Tensor, _ ctx: StepContext) {
+        let probe = Profiler.begin("LoRA adapters forward")
+        defer { Profiler.end(probe) }
         let n = x.count / inFeatures, out = outFeatures
         var xd = x
         if dropoutActive(ctx) {
@@ -85,6 +87,8 @@ public final class LoRALinear: LinearAdapter {
     }
 
     public func backward(_ dy: Tensor, _ ctx: StepContext, dx: Tensor?) {
+        let probe = Profiler.begin("LoRA adapters backward")
+        defer { Profiler.end(probe) }
         guard let xd = input, let h = hidden else { preconditionFailure("\(loraA.name): backward without a saved forward") }
         let be = ctx.backend, n = dy.count / outFeatures, inF = inFeatures, out = outFeatures
         if let dB = loraB.grad {

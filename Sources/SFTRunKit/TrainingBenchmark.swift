@@ -49,7 +49,8 @@ public enum TrainingBenchmark {
 
     /// `loraRank`: LoRA on every linear layer of the blocks with a frozen base (float32), as peft's all-linear.
     public static func run(config: DecoderConfig, batch: Int, seqLen: Int, steps: Int, threads: Int, checkpointing: Bool,
-                           loraRank: Int? = nil, base: BaseStorage = .float32, progress: (String) -> Void = { _ in }) throws -> Result {
+                           loraRank: Int? = nil, base: BaseStorage = .float32, profile: Bool = false,
+                           progress: (String) -> Void = { _ in }) throws -> Result {
         let backend = CPUBackend(threads: threads)
         let model = CausalLM(config: config, backend: backend)
         var rng = SplitMix64(seed: 7)
@@ -73,6 +74,8 @@ public enum TrainingBenchmark {
         let input = ModelInput(batch: batch, seqLen: seqLen, inputIds: ids, labels: ids)
         MemoryTracker.shared.resetPeak()
         let live = MemoryTracker.shared.liveBytes
+        if profile { Profiler.shared.enable() }
+        defer { Profiler.shared.disable() }
         let t = KernelBenchmarks.median(steps) {
             _ = model.forwardBackward(input, gradScale: 1 / Float(n))
             progress(".")

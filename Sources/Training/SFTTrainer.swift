@@ -151,7 +151,7 @@ public final class SFTTrainer {
         var step = start
         while step < total {
             let (epoch, groups, progress) = schedule.step(step)
-            let batches = groups.map(collate)
+            let batches = Profiler.measure("data (collate)") { groups.map(collate) }
             let items = batches.reduce(0) { $0 + $1.lossTokenCount }
             let scale = 1 / Float(max(1, items))
             var lossSum = 0.0
@@ -164,7 +164,7 @@ public final class SFTTrainer {
                 state.numInputTokensSeen += b.attentionMask.reduce(0, +)
             }
             let stepLoss = lossSum / Double(max(1, items))
-            let gradNorm = clipGradientNorm(slots, maxNorm: settings.maxGradNorm)
+            let gradNorm = Profiler.measure("gradient norm + clipping") { clipGradientNorm(slots, maxNorm: settings.maxGradNorm) }
             let lr = lrs.learningRate(at: step)
             if !stepLoss.isFinite || !gradNorm.isFinite {
                 let what = "step \(step + 1): the loss is \(stepLoss) and the gradient norm \(gradNorm)"
@@ -173,9 +173,9 @@ public final class SFTTrainer {
                 }
                 report("warning: \(what); skipping the update (training.skip_nonfinite)")
             } else {
-                optimizer.step(slots, lr: lr)
+                Profiler.measure("optimizer step") { optimizer.step(slots, lr: lr) }
             }
-            for p in parameters { p.grad?.zero() }
+            Profiler.measure("zero gradients") { for p in parameters { p.grad?.zero() } }
             step += 1
             state.globalStep = step
             state.epoch = progress

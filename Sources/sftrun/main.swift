@@ -29,8 +29,13 @@ struct Train: ParsableCommand {
     @OptionGroup var options: RecipeOptions
     @Option(help: "Refuse to run unless the model, tokenizer and data files match this recipe.lock.yaml.") var locked: String?
     @Flag(help: "Tokenize the data without reading or writing the data cache (as data.cache: false).") var noDataCache = false
+    @Flag(help: "Print where the time went, per op (exclusive wall time), when training ends.") var profile = false
     func run() throws {
+        if profile { Profiler.shared.enable() }
         let status = RecipeCommands().train(path: recipe, overrides: options.overrides, executor: LocalTrainer(locked: locked, dataCache: !noDataCache))
+        if profile {
+            FileHandle.standardError.write(Data((Profiler.shared.report(title: "sftrun train").joined(separator: "\n") + "\n").utf8))
+        }
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -351,6 +356,7 @@ struct Bench: ParsableCommand {
         @Option(help: "LoRA rank on all linear layers (frozen base); omit for full fine-tuning.") var lora: Int?
         @Option(help: "Frozen base storage with --lora: float32, bfloat16, int8, nf4 or fp4.") var base = "float32"
         @Flag(help: "Double quantization of the 4-bit absmax values (nf4/fp4 bases).") var doubleQuant = false
+        @Flag(help: "Print where the time of the timed steps went, per op.") var profile = false
         func validate() throws {
             guard TrainingBenchmark.BaseStorage(base, doubleQuant: doubleQuant) != nil else { throw ValidationError("--base must be float32, bfloat16, int8, nf4 or fp4") }
             if base != "float32", lora == nil { throw ValidationError("--base \(base) needs --lora (a quantized or 16-bit base is frozen)") }
@@ -359,11 +365,12 @@ struct Bench: ParsableCommand {
             let config = try DecoderConfig(json: TrainingBenchmark.smolLM2Config)
             let peak = KernelBenchmarks.sgemmPeak()
             let r = try TrainingBenchmark.run(config: config, batch: batch, seqLen: seqLen, steps: steps, threads: threads, checkpointing: checkpointing,
-                                              loraRank: lora, base: TrainingBenchmark.BaseStorage(base, doubleQuant: doubleQuant)!)
+                                              loraRank: lora, base: TrainingBenchmark.BaseStorage(base, doubleQuant: doubleQuant)!, profile: profile)
             let what = (checkpointing ? " (checkpointing)" : "") + (lora.map { ", LoRA r=\($0) all-linear on a \(base)\(doubleQuant ? "+dq" : "") base" } ?? ", full fine-tune")
             print(String(format: "SmolLM2-135M shape, batch %d × %d%@: %.2f s/step, %.1f tokens/s, %.3f GFLOP/token (6·N + 12·L·T·d), %.1f GFLOP/s = %.1f %% of the %.1f GFLOP/s sgemm peak; weights %.1f MB, peak step tensor memory %.2f GB",
                          batch, seqLen, what, r.secondsPerStep, r.tokensPerSecond, r.gflopPerToken, r.achievedGFLOPS,
                          100 * r.achievedGFLOPS / peak, peak, Double(r.weightBytes) / 1e6, Double(r.peakTrackedBytes) / 1e9))
+            if profile { print(Profiler.shared.report(title: "\(steps) timed steps").joined(separator: "\n")) }
         }
     }
     struct GenerateBench: ParsableCommand {

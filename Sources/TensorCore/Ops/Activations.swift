@@ -53,6 +53,8 @@ public enum Activation: String, Sendable, CaseIterable {
 
     @_specialize(where S == Float)
     public func forward<S: KernelScalar>(_ be: Backend, x: UnsafePointer<S>, y: UnsafeMutablePointer<S>, count: Int) {
+        let probe = Profiler.begin("activation forward")
+        defer { Profiler.end(probe) }
         be.parallelRows(count, minRowsPerTask: 16384) { r in
             for i in r { y[i] = value(x[i]) }
         }
@@ -61,6 +63,8 @@ public enum Activation: String, Sendable, CaseIterable {
     @_specialize(where S == Float)
     public func backward<S: KernelScalar>(_ be: Backend, dy: UnsafePointer<S>, x: UnsafePointer<S>,
                                           dx: UnsafeMutablePointer<S>, count: Int) {
+        let probe = Profiler.begin("activation backward")
+        defer { Profiler.end(probe) }
         be.parallelRows(count, minRowsPerTask: 16384) { r in
             for i in r { dx[i] += dy[i] * derivative(x[i]) }
         }
@@ -78,6 +82,8 @@ public enum GatedActivation {
     @_specialize(where S == Float)
     public static func forward<S: KernelScalar>(_ be: Backend, _ act: Activation, gate: UnsafePointer<S>, up: UnsafePointer<S>,
                                                 y: UnsafeMutablePointer<S>, count: Int) {
+        let probe = Profiler.begin("gated activation forward")
+        defer { Profiler.end(probe) }
         be.parallelRows(count, minRowsPerTask: 16384) { r in
             for i in r { y[i] = act.value(gate[i]) * up[i] }
         }
@@ -88,6 +94,8 @@ public enum GatedActivation {
     public static func backward<S: KernelScalar>(_ be: Backend, _ act: Activation, dy: UnsafePointer<S>,
                                                  gate: UnsafePointer<S>, up: UnsafePointer<S>,
                                                  dGate: UnsafeMutablePointer<S>, dUp: UnsafeMutablePointer<S>, count: Int) {
+        let probe = Profiler.begin("gated activation backward")
+        defer { Profiler.end(probe) }
         be.parallelRows(count, minRowsPerTask: 16384) { r in
             for i in r {
                 dGate[i] += dy[i] * up[i] * act.derivative(gate[i])
@@ -102,6 +110,8 @@ public enum Elementwise {
     /// a += b.
     @_specialize(where S == Float)
     public static func add<S: KernelScalar>(_ be: Backend, _ a: UnsafeMutablePointer<S>, _ b: UnsafePointer<S>, count: Int) {
+        let probe = Profiler.begin("residual add")
+        defer { Profiler.end(probe) }
         be.parallelRows(count, minRowsPerTask: 65536) { r in
             for i in r { a[i] += b[i] }
         }
@@ -177,6 +187,8 @@ public struct Dropout: Sendable {
     /// y = mask ⊙ x / (1 − p); in place when y == x.
     @_specialize(where S == Float)
     public func forward<S: KernelScalar>(_ be: Backend, stream: UInt64, x: UnsafePointer<S>, y: UnsafeMutablePointer<S>, count: Int) {
+        let probe = Profiler.begin("dropout")
+        defer { Profiler.end(probe) }
         let scale = S(1 / (1 - probability))
         be.parallelRows(count, minRowsPerTask: 65536) { r in
             for i in r { y[i] = keeps(stream, i) ? x[i] * scale : 0 }
@@ -186,6 +198,8 @@ public struct Dropout: Sendable {
     /// dx += mask ⊙ dy / (1 − p), the same mask as the forward call with this `stream`.
     @_specialize(where S == Float)
     public func backward<S: KernelScalar>(_ be: Backend, stream: UInt64, dy: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, count: Int) {
+        let probe = Profiler.begin("dropout")
+        defer { Profiler.end(probe) }
         let scale = S(1 / (1 - probability))
         be.parallelRows(count, minRowsPerTask: 65536) { r in
             for i in r where keeps(stream, i) { dx[i] += dy[i] * scale }

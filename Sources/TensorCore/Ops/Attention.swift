@@ -68,6 +68,8 @@ public enum Attention {
     public static func forward<S: KernelScalar>(_ be: Backend, shape sh: AttentionShape, mask: AttentionMask, scale: S,
                                                 q: UnsafePointer<S>, k: UnsafePointer<S>, v: UnsafePointer<S>,
                                                 out: UnsafeMutablePointer<S>, lse: UnsafeMutablePointer<S>) {
+        let probe = Profiler.begin("attention forward")
+        defer { Profiler.end(probe) }
         let T = sh.seqLen, D = sh.headDim, Hq = sh.queryHeads, Hkv = sh.kvHeads, G = sh.groupSize
         let ldq = Hq * D, ldk = Hkv * D
         let lower = mask.lowerBounds(batch: sh.batch, seqLen: T)
@@ -133,6 +135,8 @@ public enum Attention {
                                                  q: UnsafePointer<S>, k: UnsafePointer<S>, v: UnsafePointer<S>,
                                                  out: UnsafePointer<S>, lse: UnsafePointer<S>, dOut: UnsafePointer<S>,
                                                  dq: UnsafeMutablePointer<S>, dk: UnsafeMutablePointer<S>, dv: UnsafeMutablePointer<S>) {
+        let probe = Profiler.begin("attention backward")
+        defer { Profiler.end(probe) }
         let T = sh.seqLen, D = sh.headDim, Hq = sh.queryHeads, Hkv = sh.kvHeads, G = sh.groupSize
         let ldq = Hq * D, ldk = Hkv * D
         let lower = mask.lowerBounds(batch: sh.batch, seqLen: T)

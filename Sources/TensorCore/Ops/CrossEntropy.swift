@@ -35,6 +35,8 @@ public enum LinearCrossEntropy {
     public static func run(_ be: Backend, hidden: Tensor, weight: Tensor, labels: UnsafePointer<Int32>,
                            chunkRows: Int = defaultChunkRows, gradScale: Float? = nil,
                            dHidden: Tensor? = nil, dWeight: Tensor? = nil) -> Result {
+        let probe = Profiler.begin("loss (fused linear cross-entropy)")
+        defer { Profiler.end(probe) }
         let c = weight.shape[1], vocab = weight.shape[0], n = hidden.count / c
         precondition(hidden.shape.last == c, "hidden \(hidden.shape) does not match the head \(weight.shape)")
         var rows: [Int] = []

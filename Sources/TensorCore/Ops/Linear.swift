@@ -34,6 +34,8 @@ public enum Linear {
 
     /// y [N, Out] = x·Wᵀ + b for any weight storage; 16-bit weights are widened one row block at a time.
     public static func forward(_ be: Backend, x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor? = nil) -> Tensor {
+        let probe = Profiler.begin("linear forward")
+        defer { Profiler.end(probe) }
         let (n, inF, outF) = dims(x, weight)
         let y = y ?? Tensor(zeros: Array(x.shape.dropLast()) + [outF])
         precondition(y.count == n * outF && (bias == nil || bias!.count == outF))
@@ -56,10 +58,20 @@ public enum Linear {
         let (n, inF, outF) = dims(x, weight)
         precondition(dy.count == n * outF && (dx == nil || dx!.count == x.count))
         if weight.elementType == .float32 {
-            backward(be, dy: dy.floats, x: x.floats, weight: weight.floats, dx: dx?.floats, dWeight: dWeight?.floats,
-                     dBias: dBias?.floats, rows: n, inFeatures: inF, outFeatures: outF)
+            if let dx {
+                Profiler.measure("linear backward (input grad)") {
+                    backward(be, dy: dy.floats, x: x.floats, weight: weight.floats, dx: dx.floats, dWeight: nil,
+                             dBias: nil, rows: n, inFeatures: inF, outFeatures: outF)
+                }
+            }
+            Profiler.measure("linear backward (weight grad)") {
+                backward(be, dy: dy.floats, x: x.floats, weight: weight.floats, dx: nil, dWeight: dWeight?.floats,
+                         dBias: dBias?.floats, rows: n, inFeatures: inF, outFeatures: outF)
+            }
             return
         }
+        let probe = Profiler.begin("linear backward (input grad)")
+        defer { Profiler.end(probe) }
         precondition(dWeight == nil, "a \(weight.elementType) weight is frozen; it has no gradient")
         if let dx {
             forEachWidenedBlock(weight) { rows, w in
@@ -80,7 +92,9 @@ public enum Linear {
         var start = 0
         while start < rows {
             let end = min(rows, start + block)
-            weight.widen(into: scratch, from: start * cols, count: (end - start) * cols)
+            Profiler.measure("weight decode (16-bit / quantized)") {
+                weight.widen(into: scratch, from: start * cols, count: (end - start) * cols)
+            }
             body(start..<end, scratch)
             start = end
         }

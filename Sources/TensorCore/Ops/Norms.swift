@@ -4,6 +4,8 @@ public enum LayerNorm {
     public static func forward<S: KernelScalar>(_ be: Backend, x: UnsafePointer<S>, weight: UnsafePointer<S>, bias: UnsafePointer<S>?,
                                                 y: UnsafeMutablePointer<S>, mean: UnsafeMutablePointer<S>, rstd: UnsafeMutablePointer<S>,
                                                 rows: Int, columns c: Int, eps: Double) {
+        let probe = Profiler.begin("norm forward")
+        defer { Profiler.end(probe) }
         be.parallelRows(rows, minRowsPerTask: 8) { range in
             for r in range {
                 let xi = x + r * c, yi = y + r * c
@@ -27,6 +29,8 @@ public enum LayerNorm {
                                                  mean: UnsafePointer<S>, rstd: UnsafePointer<S>, dx: UnsafeMutablePointer<S>?,
                                                  dWeight: UnsafeMutablePointer<S>?, dBias: UnsafeMutablePointer<S>?,
                                                  rows: Int, columns c: Int) {
+        let probe = Profiler.begin("norm backward")
+        defer { Profiler.end(probe) }
         normBackward(be, rows: rows, columns: c, dWeight: dWeight, dBias: dBias) { r, pw, pb in
             let xi = x + r * c, dyi = dy + r * c
             let m = mean[r], rs = rstd[r]
@@ -55,6 +59,8 @@ public enum RMSNorm {
     public static func forward<S: KernelScalar>(_ be: Backend, x: UnsafePointer<S>, weight: UnsafePointer<S>,
                                                 y: UnsafeMutablePointer<S>, rstd: UnsafeMutablePointer<S>,
                                                 rows: Int, columns c: Int, eps: Double) {
+        let probe = Profiler.begin("norm forward")
+        defer { Profiler.end(probe) }
         be.parallelRows(rows, minRowsPerTask: 8) { range in
             for r in range {
                 let xi = x + r * c, yi = y + r * c
@@ -71,6 +77,8 @@ public enum RMSNorm {
     public static func backward<S: KernelScalar>(_ be: Backend, dy: UnsafePointer<S>, x: UnsafePointer<S>, weight: UnsafePointer<S>,
                                                  rstd: UnsafePointer<S>, dx: UnsafeMutablePointer<S>?, dWeight: UnsafeMutablePointer<S>?,
                                                  rows: Int, columns c: Int) {
+        let probe = Profiler.begin("norm backward")
+        defer { Profiler.end(probe) }
         normBackward(be, rows: rows, columns: c, dWeight: dWeight, dBias: nil) { r, pw, _ in
             let xi = x + r * c, dyi = dy + r * c, rs = rstd[r]
             var sumGX: S = 0
@@ -112,6 +120,8 @@ public enum Embedding {
     /// Any table storage; 16-bit tables are widened row by row.
     public static func forward(_ be: Backend, ids: UnsafePointer<Int32>, count n: Int, table: Tensor, offset: Int = 0,
                                out: UnsafeMutablePointer<Float>) {
+        let probe = Profiler.begin("embedding forward")
+        defer { Profiler.end(probe) }
         let c = table.shape[1], vocab = table.shape[0]
         be.parallelRows(n, minRowsPerTask: 64) { range in
             for i in range {
@@ -132,6 +142,8 @@ public enum Embedding {
     @_specialize(where S == Float)
     public static func backward<S: KernelScalar>(_ be: Backend, ids: UnsafePointer<Int32>, count n: Int, dOut: UnsafePointer<S>,
                                                  dTable: UnsafeMutablePointer<S>, columns c: Int, offset: Int = 0) {
+        let probe = Profiler.begin("embedding backward")
+        defer { Profiler.end(probe) }
         be.parallelRows(c, minRowsPerTask: 64) { cols in
             for i in 0..<n {
                 let src = dOut + i * c, dst = dTable + (Int(ids[i]) + offset) * c

@@ -77,6 +77,8 @@ public struct RotaryEmbedding: Sendable {
     @_specialize(where S == Float)
     public func apply<S: KernelScalar>(_ be: Backend, _ x: UnsafeMutablePointer<S>, tokens n: Int, heads: Int,
                                        cos: [S], sin: [S], inverse: Bool = false) {
+        let probe = Profiler.begin("rotary")
+        defer { Profiler.end(probe) }
         let half = headDim / 2, d = headDim
         cos.withUnsafeBufferPointer { cp in
             sin.withUnsafeBufferPointer { sp in
