@@ -2,7 +2,7 @@ import Foundation
 import Values
 
 /// The BPE model of tokenizer.json: vocab, merge ranks, byte fallback and the unknown token.
-final class BPEModel: @unchecked Sendable {
+final class BPEModel: TokenModel, @unchecked Sendable {
     let vocab: [[UInt8]: Int]
     let idToToken: [Int: String]
     let merges: [Int64: (rank: Int, id: Int)]
@@ -16,8 +16,6 @@ final class BPEModel: @unchecked Sendable {
     private let lock = NSLock()
 
     init(_ m: Value) throws {
-        let type = m["type"]?.stringValue ?? "BPE"
-        guard type == "BPE" else { throw TokenizerError("tokenizer.json: model type \(type) is not supported (supported: BPE); use a BPE tokenizer") }
         guard let v = m["vocab"]?.objectValue else { throw TokenizerError("tokenizer.json: model.vocab is missing or not an object; fix the file") }
         var vocab: [[UInt8]: Int] = [:]
         var inv: [Int: String] = [:]
@@ -35,7 +33,7 @@ final class BPEModel: @unchecked Sendable {
             } else if let p = e.arrayValue, p.count == 2, let x = p[0].stringValue, let y = p[1].stringValue { a = x; b = y }
             else { throw TokenizerError("tokenizer.json: merge #\(rank) is neither \"a b\" nor [a, b]; fix the file") }
             guard let ia = vocab[Array(a.utf8)], let ib = vocab[Array(b.utf8)] else { throw TokenizerError("tokenizer.json: merge #\(rank) (\(a) \(b)) uses a token missing from the vocab; fix the file") }
-            var merged = a + (b.hasPrefix(prefix) ? String(b.dropFirst(prefix.count)) : b)
+            var merged = a + (b.scalarDroppingPrefix(prefix) ?? b)
             if prefix.isEmpty { merged = a + b }
             guard let im = vocab[Array(merged.utf8)] else { throw TokenizerError("tokenizer.json: merge #\(rank) makes \(merged), which is missing from the vocab; fix the file") }
             let key = Int64(ia) << 32 | Int64(ib)

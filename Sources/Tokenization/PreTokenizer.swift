@@ -45,10 +45,11 @@ indirect enum PreTokenizer {
     case metaspace(Unicode.Scalar, String, Bool)
     case whitespace(PCRERegex)
     case whitespaceSplit
+    case bert
     case punctuation(SplitBehavior)
     case sequence([PreTokenizer])
 
-    static let supported = "ByteLevel, Split, Digits, Metaspace, Whitespace, WhitespaceSplit, Punctuation, Sequence"
+    static let supported = "ByteLevel, Split, Digits, Metaspace, Whitespace, WhitespaceSplit, BertPreTokenizer, Punctuation, Sequence"
 
     init(_ v: Value) throws {
         let type = v["type"]?.stringValue ?? "?"
@@ -71,6 +72,7 @@ indirect enum PreTokenizer {
             let w = #"[\p{L}\p{Nl}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}]"#
             self = .whitespace(try PCRERegex(w + "+|[^" + String(w.dropFirst().dropLast()) + #"\s]+"#))
         case "WhitespaceSplit": self = .whitespaceSplit
+        case "BertPreTokenizer": self = .bert
         case "Punctuation": self = .punctuation(SplitBehavior(rawValue: (v["behavior"]?.stringValue ?? "Isolated").lowercased()) ?? .isolated)
         case "Sequence": self = .sequence(try (v["pretokenizers"]?.arrayValue ?? []).map(PreTokenizer.init))
         default: throw TokenizerError("tokenizer.json: pre_tokenizer type \(type) is not supported (supported: \(PreTokenizer.supported)); use a tokenizer with supported components")
@@ -88,7 +90,7 @@ indirect enum PreTokenizer {
         switch self {
         case .byteLevel(let aps, let regex):
             var s = s
-            if aps && s.scalars.first != " " {
+            if aps && !s.scalars.isEmpty && s.scalars.first != " " {
                 let a = s.align.first ?? s.origin..<s.origin
                 s.scalars.insert(" ", at: 0); s.align.insert(a, at: 0)
             }
@@ -113,7 +115,7 @@ indirect enum PreTokenizer {
         case .metaspace(let r, let scheme, let split):
             var s = s
             s.scalars = s.scalars.map { $0 == " " ? r : $0 }
-            if scheme == "always" || (scheme == "first" && s.origin == 0 && s.align.first?.lowerBound ?? 0 == 0), s.scalars.first != r {
+            if scheme == "always" || (scheme == "first" && s.origin == 0 && s.align.first?.lowerBound ?? 0 == 0), !s.scalars.isEmpty, s.scalars.first != r {
                 let a = s.align.first ?? s.origin..<s.origin
                 s.scalars.insert(r, at: 0); s.align.insert(a, at: 0)
             }
@@ -125,11 +127,21 @@ indirect enum PreTokenizer {
             let ms = s.scalars.indices.filter { s.scalars[$0].properties.isWhitespace }.map { $0..<$0 + 1 }
             return splitBy(s, matches: ms, behavior: .removed, invert: false)
         case .punctuation(let b):
-            let ms = s.scalars.indices.filter { let c = s.scalars[$0]; return c.properties.generalCategory.isPunct || (c.isASCII && c.properties.isPatternSyntax) }.map { $0..<$0 + 1 }
+            let ms = s.scalars.indices.filter { isBertPunctuation(s.scalars[$0]) }.map { $0..<$0 + 1 }
             return splitBy(s, matches: ms, behavior: b, invert: false)
+        case .bert:
+            // Whitespace removed, then every punctuation character on its own (tokenizers' BertPreTokenizer).
+            return PreTokenizer.whitespaceSplit.applyOne(s).flatMap { PreTokenizer.punctuation(.isolated).applyOne($0) }
         case .sequence: return apply([s])
         }
     }
+}
+
+/// ASCII punctuation or a Unicode P* character (tokenizers' `is_bert_punc`).
+func isBertPunctuation(_ c: Unicode.Scalar) -> Bool {
+    let v = c.value
+    if (0x21...0x2F).contains(v) || (0x3A...0x40).contains(v) || (0x5B...0x60).contains(v) || (0x7B...0x7E).contains(v) { return true }
+    return c.properties.generalCategory.isPunct
 }
 
 extension Unicode.GeneralCategory {

@@ -12,12 +12,9 @@ public final class Tokenizer: @unchecked Sendable {
     let addedFirstByte: [UInt8: [AddedToken]]
     let normalizer: Normalizer?
     let preTokenizer: PreTokenizer?
-    let model: BPEModel
+    let model: TokenModel
     let decoder: TokenDecoder?
-    /// TemplateProcessing `single` as (special token id or nil for $A).
-    let template: [Int?]?
-    /// ByteLevel post-processor `trim_offsets` (and the pre-tokenizer's add_prefix_space it consults).
-    let trimOffsets: (trim: Bool, addPrefixSpace: Bool)
+    let post: PostProcessor
 
     /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a model folder.
     public static func load(directory: URL) throws -> Tokenizer {
@@ -60,7 +57,7 @@ public final class Tokenizer: @unchecked Sendable {
         guard tokenizerJSON.objectValue != nil else { throw TokenizerError("tokenizer.json: top level must be an object; fix the file") }
         json = tokenizerJSON; self.config = config
         guard let m = tokenizerJSON["model"], m.objectValue != nil else { throw TokenizerError("tokenizer.json: \"model\" is missing; fix the file") }
-        model = try BPEModel(m)
+        model = try makeTokenModel(m)
         var added: [AddedToken] = []
         for (i, t) in (tokenizerJSON["added_tokens"]?.arrayValue ?? []).enumerated() {
             guard let id = t["id"]?.intValue, let c = t["content"]?.stringValue else { throw TokenizerError("tokenizer.json: added_tokens[\(i)] needs id and content; fix the file") }
@@ -85,15 +82,7 @@ public final class Tokenizer: @unchecked Sendable {
         normalizer = try opt("normalizer", Normalizer.init)
         preTokenizer = try opt("pre_tokenizer", PreTokenizer.init)
         decoder = try opt("decoder", TokenDecoder.init)
-        template = try opt("post_processor") { try Tokenizer.parsePost($0) } ?? nil
-        trimOffsets = Tokenizer.findByteLevelPost(tokenizerJSON["post_processor"])
-    }
-
-    private static func findByteLevelPost(_ v: Value?) -> (trim: Bool, addPrefixSpace: Bool) {
-        guard let v else { return (false, false) }
-        if v["type"]?.stringValue == "ByteLevel" { return (v["trim_offsets"]?.boolValue ?? true, v["add_prefix_space"]?.boolValue ?? true) }
-        for p in v["processors"]?.arrayValue ?? [] where p["type"]?.stringValue == "ByteLevel" { return findByteLevelPost(p) }
-        return (false, false)
+        post = try opt("post_processor", PostProcessor.init) ?? PostProcessor()
     }
 
     /// HF's ByteLevel `process_offsets`: offsets of tokens starting/ending with (byte-level) spaces leave the spaces out.
@@ -107,7 +96,7 @@ public final class Tokenizer: @unchecked Sendable {
             let trail = sc.reversed().prefix(while: isSp).count
             var o = enc.offsets[i]
             if lead > 0 {
-                if (i == 0 || o.lowerBound == 0) && trimOffsets.addPrefixSpace && lead == 1 { lead = 0 }
+                if (i == 0 || o.lowerBound == 0) && post.trimAddPrefixSpace && lead == 1 { lead = 0 }
                 var lo = o.lowerBound
                 for _ in 0..<lead where lo < o.upperBound { lo += 1; while lo < bytes.count && (bytes[lo] & 0xC0) == 0x80 { lo += 1 } }
                 o = min(lo, o.upperBound)..<o.upperBound
@@ -119,31 +108,6 @@ public final class Tokenizer: @unchecked Sendable {
                 o = o.lowerBound..<max(hi, o.lowerBound)
             }
             enc.offsets[i] = o
-        }
-    }
-
-    private static func parsePost(_ v: Value) throws -> [Int?]? {
-        let type = v["type"]?.stringValue ?? "?"
-        switch type {
-        case "ByteLevel": return nil
-        case "TemplateProcessing":
-            var out: [Int?] = []
-            for item in v["single"]?.arrayValue ?? [] {
-                if item["Sequence"] != nil { out.append(nil) }
-                else if let name = item["SpecialToken"]?["id"]?.stringValue {
-                    guard let ids = v["special_tokens"]?[name]?["ids"]?.arrayValue else { throw TokenizerError("tokenizer.json: post_processor special token \(name) has no ids; fix the file") }
-                    out += ids.map { $0.intValue }
-                }
-            }
-            return out
-        case "Sequence":
-            var t: [Int?]? = nil
-            for p in v["processors"]?.arrayValue ?? [] { if let x = try parsePost(p) { t = x } }
-            return t
-        case "BertProcessing", "RobertaProcessing":
-            guard let cls = v["cls"]?[1]?.intValue, let sep = v["sep"]?[1]?.intValue else { throw TokenizerError("tokenizer.json: \(type) needs cls and sep; fix the file") }
-            return [cls, nil, sep]
-        default: throw TokenizerError("tokenizer.json: post_processor type \(type) is not supported (supported: TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence); use a tokenizer with supported components")
         }
     }
 
@@ -244,13 +208,18 @@ public final class Tokenizer: @unchecked Sendable {
         return out
     }
 
-    /// Encodes like `tokenizer(text, add_special_tokens=...)`: added tokens, normalizer, pre-tokenizer, BPE,
-    /// then the post-processor template when `addSpecialTokens`. Offsets are UTF-8 byte ranges of `text`.
-    public func encode(_ text: String, addSpecialTokens: Bool = true) -> Encoding {
+    /// Encodes like `tokenizer(text, pair, add_special_tokens=...)`: added tokens, normalizer, pre-tokenizer,
+    /// model, then the post-processor (its `pair` template for two texts; special tokens only when
+    /// `addSpecialTokens`). Offsets are UTF-8 byte ranges of `text`, or of `pair` for the second sequence's tokens.
+    public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true) -> Encoding {
+        post.process(encodeSequence(text), pair.map(encodeSequence), addSpecialTokens: addSpecialTokens)
+    }
+
+    private func encodeSequence(_ text: String) -> Encoding {
         let bytes = Array(text.utf8)
         var enc = Encoding()
         for (r, a, content) in splitAdded(bytes) {
-            if let a { enc.ids.append(a.id); enc.offsets.append(trimOffsets.trim ? content : r); enc.specialTokensMask.append(false); continue }
+            if let a { enc.ids.append(a.id); enc.offsets.append(post.trimOffsets ? content : r); enc.specialTokensMask.append(false); continue }
             var sc: [Unicode.Scalar] = [], al: [Range<Int>] = []
             var p = r.lowerBound
             for s in String(decoding: bytes[r], as: UTF8.self).unicodeScalars {
@@ -268,14 +237,9 @@ public final class Tokenizer: @unchecked Sendable {
                 }
             }
         }
-        if trimOffsets.trim { trim(&enc, bytes) }
-        guard addSpecialTokens, let template else { return enc }
-        var out = Encoding()
-        for t in template {
-            if let id = t { out.ids.append(id); out.offsets.append(0..<0); out.specialTokensMask.append(true) }
-            else { out.ids += enc.ids; out.offsets += enc.offsets; out.specialTokensMask += enc.specialTokensMask }
-        }
-        return out
+        if post.trimOffsets { trim(&enc, bytes) }
+        enc.typeIds = Array(repeating: 0, count: enc.ids.count)
+        return enc
     }
 
     /// Encodes texts in parallel; the result equals encoding each text in order.
