@@ -31,6 +31,8 @@ CORPUS = [
     "mixed English和中文混合text", "end with newline\n", "\r\nwindows\r\nlines\r\n",
     "x" * 40, "9" * 30, "ÿþý byte-ish Latin-1 chars ¡¿",
     "a  [LS] b [RS]  c", "word words sword word.", "ΣΊΣΥΦΟΣ Ⅻ ｱ",
+    "一二三 四五六 〇 万 ١٢٣ ۴۵۶ ²³ ½ 七8九", "word_word wordé éword 1word word1 word\u0301 (word) ‿word",
+    "\u3000ideographic\u3000space\u200b\u200bzw \ufeffbom", "Ａ\u030a vs Å vs A\u030a",
 ]
 
 def byte_offsets(text, offs):
@@ -73,7 +75,7 @@ def record(name, tok, config=None, save=True):
                                   for o, s in zip(e.offsets, e.sequence_ids)],
                       "ids_no_special": e0.ids, "type_ids_no_special": e0.type_ids})
     json.dump({"vocab_size": tok.get_vocab_size(with_added_tokens=True), "cases": cases, "pairs": pairs},
-              open(os.path.join(d, "expected.json"), "w"), ensure_ascii=False)
+              open(os.path.join(d, "expected.json"), "w"), ensure_ascii=False, separators=(",", ":"))
     print(name, "ok", tok.get_vocab_size())
 
 TRAIN = ("\n".join(CORPUS) + "\n") * 3 + open(__file__, encoding="utf-8").read()

@@ -12,6 +12,8 @@ final class BPEModel: TokenModel, @unchecked Sendable {
     let ignoreMerges: Bool
     let prefix: String
     let suffix: String
+    /// Ids of the one-scalar tokens: the starting symbols of every word, looked up without building a String.
+    private let singleScalar: [Unicode.Scalar: Int]
     private var cache: [[UInt8]: [(Int, Range<Int>)]] = [:]
     private let lock = NSLock()
 
@@ -21,6 +23,9 @@ final class BPEModel: TokenModel, @unchecked Sendable {
         var inv: [Int: String] = [:]
         for (k, x) in v { guard let i = x.intValue else { throw TokenizerError("tokenizer.json: model.vocab[\(k)] is not an integer id; fix the file") }; vocab[Array(k.utf8)] = i; inv[i] = k }
         self.vocab = vocab; idToToken = inv
+        var single: [Unicode.Scalar: Int] = [:]
+        for (k, x) in v { if let f = k.unicodeScalars.first, k.unicodeScalars.count == 1, let id = x.intValue { single[f] = id } }
+        singleScalar = single
         var merges: [Int64: (Int, Int)] = [:]
         prefix = m["continuing_subword_prefix"]?.stringValue ?? ""
         suffix = m["end_of_word_suffix"]?.stringValue ?? ""
@@ -48,21 +53,22 @@ final class BPEModel: TokenModel, @unchecked Sendable {
 
     /// Tokens of one pre-tokenized word as (id, scalar range inside the word).
     func tokenize(_ word: NString) -> [(Int, Range<Int>)] {
-        let key = Array(word.string.utf8)
+        let key = word.utf8
         lock.lock(); let hit = cache[key]; lock.unlock()
         if let hit { return hit }
-        let r = compute(word.scalars)
+        let r = compute(word.scalars, key)
         lock.lock(); if cache.count < 100_000 { cache[key] = r }; lock.unlock()
         return r
     }
 
-    private func compute(_ sc: [Unicode.Scalar]) -> [(Int, Range<Int>)] {
-        if ignoreMerges, let id = vocab[Array(String(String.UnicodeScalarView(sc)).utf8)] { return [(id, 0..<sc.count)] }
+    private func compute(_ sc: [Unicode.Scalar], _ utf8: [UInt8]) -> [(Int, Range<Int>)] {
+        if ignoreMerges, let id = vocab[utf8] { return [(id, 0..<sc.count)] }
         var syms: [(id: Int, r: Range<Int>)] = []
         var unkPending: Range<Int>? = nil
         let unkId = unk.flatMap { vocab[Array($0.utf8)] }
         func flushUnk() { if let u = unkPending, let uid = unkId { syms.append((uid, u)) }; unkPending = nil }
         for (i, c) in sc.enumerated() {
+            if prefix.isEmpty && suffix.isEmpty, let id = singleScalar[c] { flushUnk(); syms.append((id, i..<i + 1)); continue }
             var s = String(c)
             if i > 0 { s = prefix + s }
             if i == sc.count - 1 { s += suffix }

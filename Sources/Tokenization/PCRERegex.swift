@@ -25,8 +25,10 @@ final class PCRERegex: @unchecked Sendable {
     func matches(_ s: NString) -> [Range<Int>] {
         var utf8: [UInt8] = []
         var byteToScalar: [Int] = []
+        utf8.reserveCapacity(s.scalars.count); byteToScalar.reserveCapacity(s.scalars.count + 1)
         for (i, sc) in s.scalars.enumerated() {
-            for b in String(sc).utf8 { utf8.append(b); byteToScalar.append(i) }
+            UTF8Scalars.append(sc, to: &utf8)
+            while byteToScalar.count < utf8.count { byteToScalar.append(i) }
         }
         byteToScalar.append(s.scalars.count)
         guard let md = pcre2_match_data_create_from_pattern_8(code, nil) else { return [] }
@@ -36,9 +38,10 @@ final class PCRERegex: @unchecked Sendable {
         utf8.withUnsafeBufferPointer { p in
             while start <= utf8.count {
                 let subject = p.baseAddress ?? UnsafePointer(bitPattern: 1)
-                var rc = pcre2_match_8(code, subject, utf8.count, start, 0, md, nil)
+                // The subject is UTF-8 encoded here from scalars, so PCRE2's per-call validity scan is skipped.
+                var rc = pcre2_match_8(code, subject, utf8.count, start, UInt32(PCRE2_NO_UTF_CHECK), md, nil)
                 // The JIT's small default stack can run out on very long inputs; the interpreter has no such limit.
-                if rc < 0 && rc != PCRE2_ERROR_NOMATCH { rc = pcre2_match_8(code, subject, utf8.count, start, UInt32(PCRE2_NO_JIT), md, nil) }
+                if rc < 0 && rc != PCRE2_ERROR_NOMATCH { rc = pcre2_match_8(code, subject, utf8.count, start, UInt32(PCRE2_NO_JIT | PCRE2_NO_UTF_CHECK), md, nil) }
                 if rc < 0 { break }
                 let ov = pcre2_get_ovector_pointer_8(md)!
                 let a = ov[0], b = ov[1]

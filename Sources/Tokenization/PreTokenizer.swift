@@ -3,6 +3,8 @@ import Values
 enum SplitBehavior: String { case removed, isolated, merged_with_previous = "mergedwithprevious", merged_with_next = "mergedwithnext", contiguous }
 
 func splitBy(_ s: NString, matches: [Range<Int>], behavior: SplitBehavior, invert: Bool) -> [NString] {
+    // Nothing matched: every behavior keeps the piece whole (no copy).
+    if matches.isEmpty && !invert { return s.scalars.isEmpty ? [] : [s] }
     var parts: [(Range<Int>, Bool)] = []
     var prev = 0
     for m in matches {
@@ -97,7 +99,14 @@ indirect enum PreTokenizer {
             let parts = regex.map { splitBy(s, matches: $0.matches(s), behavior: .isolated, invert: false) } ?? [s]
             return parts.map { p in
                 var sc: [Unicode.Scalar] = [], al: [Range<Int>] = []
-                for (c, a) in zip(p.scalars, p.align) { for b in String(c).utf8 { sc.append(ByteLevelTable.byteToChar[Int(b)]); al.append(a) } }
+                sc.reserveCapacity(p.scalars.count); al.reserveCapacity(p.scalars.count)
+                var buf: [UInt8] = []
+                for (c, a) in zip(p.scalars, p.align) {
+                    if c.value < 0x80 { sc.append(ByteLevelTable.byteToChar[Int(c.value)]); al.append(a); continue }
+                    buf.removeAll(keepingCapacity: true)
+                    UTF8Scalars.append(c, to: &buf)
+                    for b in buf { sc.append(ByteLevelTable.byteToChar[Int(b)]); al.append(a) }
+                }
                 return NString(scalars: sc, align: al, origin: p.origin)
             }
         case .split(let p, let b, let inv): return splitBy(s, matches: p.matches(s), behavior: b, invert: inv)
@@ -105,9 +114,9 @@ indirect enum PreTokenizer {
             var ms: [Range<Int>] = []
             var i = 0
             while i < s.scalars.count {
-                if s.scalars[i].properties.numericType != nil {
+                if isRustNumeric(s.scalars[i]) {
                     var j = i + 1
-                    if !individual { while j < s.scalars.count && s.scalars[j].properties.numericType != nil { j += 1 } }
+                    if !individual { while j < s.scalars.count && isRustNumeric(s.scalars[j]) { j += 1 } }
                     ms.append(i..<j); i = j
                 } else { i += 1 }
             }

@@ -29,7 +29,8 @@ struct ByteToScalar {
         var u: [UInt8] = [], m: [Int] = []
         u.reserveCapacity(scalars.count); m.reserveCapacity(scalars.count + 1)
         for (i, s) in scalars.enumerated() {
-            for b in String(s).utf8 { u.append(b); m.append(i) }
+            UTF8Scalars.append(s, to: &u)
+            while m.count < u.count { m.append(i) }
         }
         m.append(scalars.count)
         utf8 = u; scalarAt = m

@@ -9,7 +9,8 @@ public final class Tokenizer: @unchecked Sendable {
     let added: [AddedToken]
     let addedByContent: [[UInt8]: AddedToken]
     let addedById: [Int: AddedToken]
-    let addedFirstByte: [UInt8: [AddedToken]]
+    /// Added tokens (with their UTF-8) by first byte, longest first: the scan tests only these at each byte.
+    let addedFirstByte: [[(AddedToken, [UInt8])]]
     let normalizer: Normalizer?
     let preTokenizer: PreTokenizer?
     let model: TokenModel
@@ -72,9 +73,13 @@ public final class Tokenizer: @unchecked Sendable {
                                     lstrip: t["lstrip"]?.boolValue ?? false, rstrip: t["rstrip"]?.boolValue ?? false, singleWord: t["single_word"]?.boolValue ?? false))
         }
         self.added = added
-        var byC: [[UInt8]: AddedToken] = [:], byI: [Int: AddedToken] = [:], fb: [UInt8: [AddedToken]] = [:]
-        for a in added where !a.content.isEmpty { byC[Array(a.content.utf8)] = a; byI[a.id] = a; fb[a.content.utf8.first!, default: []].append(a) }
-        addedByContent = byC; addedById = byI; addedFirstByte = fb.mapValues { $0.sorted { $0.content.utf8.count > $1.content.utf8.count } }
+        var byC: [[UInt8]: AddedToken] = [:], byI: [Int: AddedToken] = [:], fb = [[(AddedToken, [UInt8])]](repeating: [], count: 256)
+        for a in added {
+            let u = Array(a.content.utf8)
+            guard let first = u.first else { continue }
+            byC[u] = a; byI[a.id] = a; fb[Int(first)].append((a, u))
+        }
+        addedByContent = byC; addedById = byI; addedFirstByte = fb.map { $0.sorted { $0.1.count > $1.1.count } }
         func opt<T>(_ key: String, _ f: (Value) throws -> T) throws -> T? {
             guard let v = tokenizerJSON[key], !v.isNull else { return nil }
             return try f(v)
@@ -162,8 +167,6 @@ public final class Tokenizer: @unchecked Sendable {
 
     // MARK: encode
 
-    private static func isWordByte(_ s: Unicode.Scalar) -> Bool { s.properties.isAlphabetic || s.properties.numericType != nil || s == "_" }
-
     /// Splits raw text into (byte range, added token or nil), leftmost-longest as HF's added vocabulary does.
     private func splitAdded(_ bytes: [UInt8]) -> [(Range<Int>, AddedToken?, Range<Int>)] {
         var out: [(Range<Int>, AddedToken?, Range<Int>)] = []
@@ -184,13 +187,13 @@ public final class Tokenizer: @unchecked Sendable {
         }
         while i < n {
             var matched: AddedToken? = nil
-            if let cands = addedFirstByte[bytes[i]] {
-                for c in cands {
-                    let u = Array(c.content.utf8)
+            let cands = addedFirstByte[Int(bytes[i])]
+            if !cands.isEmpty {
+                for (c, u) in cands {
                     if i + u.count <= n && bytes[i..<i + u.count].elementsEqual(u) {
                         if c.singleWord {
-                            if let b = scalarBefore(i), Tokenizer.isWordByte(b) { continue }
-                            if let a = scalarAt(i + u.count), Tokenizer.isWordByte(a) { continue }
+                            if let b = scalarBefore(i), isRustWordChar(b) { continue }
+                            if let a = scalarAt(i + u.count), isRustWordChar(a) { continue }
                         }
                         matched = c; break
                     }
@@ -220,13 +223,7 @@ public final class Tokenizer: @unchecked Sendable {
         var enc = Encoding()
         for (r, a, content) in splitAdded(bytes) {
             if let a { enc.ids.append(a.id); enc.offsets.append(post.trimOffsets ? content : r); enc.specialTokensMask.append(false); continue }
-            var sc: [Unicode.Scalar] = [], al: [Range<Int>] = []
-            var p = r.lowerBound
-            for s in String(decoding: bytes[r], as: UTF8.self).unicodeScalars {
-                let l = String(s).utf8.count
-                sc.append(s); al.append(p..<p + l); p += l
-            }
-            var ns = NString(scalars: sc, align: al, origin: r.lowerBound)
+            var ns = NString(utf8: bytes, r)
             normalizer?.apply(&ns)
             let words = preTokenizer?.apply([ns]) ?? [ns]
             for w in words where !w.scalars.isEmpty {
@@ -238,7 +235,6 @@ public final class Tokenizer: @unchecked Sendable {
             }
         }
         if post.trimOffsets { trim(&enc, bytes) }
-        enc.typeIds = Array(repeating: 0, count: enc.ids.count)
         return enc
     }
 
