@@ -38,8 +38,7 @@ final class BPEModel: TokenModel, @unchecked Sendable {
             } else if let p = e.arrayValue, p.count == 2, let x = p[0].stringValue, let y = p[1].stringValue { a = x; b = y }
             else { throw TokenizerError("tokenizer.json: merge #\(rank) is neither \"a b\" nor [a, b]; fix the file") }
             guard let ia = vocab[Array(a.utf8)], let ib = vocab[Array(b.utf8)] else { throw TokenizerError("tokenizer.json: merge #\(rank) (\(a) \(b)) uses a token missing from the vocab; fix the file") }
-            var merged = a + (b.scalarDroppingPrefix(prefix) ?? b)
-            if prefix.isEmpty { merged = a + b }
+            let merged = prefix.isEmpty ? a + b : a + (b.scalarDroppingPrefix(prefix) ?? b)
             guard let im = vocab[Array(merged.utf8)] else { throw TokenizerError("tokenizer.json: merge #\(rank) makes \(merged), which is missing from the vocab; fix the file") }
             let key = Int64(ia) << 32 | Int64(ib)
             if merges[key] == nil { merges[key] = (rank, im) }
@@ -53,6 +52,8 @@ final class BPEModel: TokenModel, @unchecked Sendable {
 
     /// Tokens of one pre-tokenized word as (id, scalar range inside the word).
     func tokenize(_ word: NString) -> [(Int, Range<Int>)] {
+        // One-character words (spaces, punctuation, digits split one by one) skip the cache and its lock.
+        if word.scalars.count == 1, prefix.isEmpty, suffix.isEmpty, let id = singleScalar[word.scalars[0]] { return [(id, 0..<1)] }
         let key = word.utf8
         lock.lock(); let hit = cache[key]; lock.unlock()
         if let hit { return hit }

@@ -96,18 +96,29 @@ indirect enum PreTokenizer {
                 let a = s.align.first ?? s.origin..<s.origin
                 s.scalars.insert(" ", at: 0); s.align.insert(a, at: 0)
             }
-            let parts = regex.map { splitBy(s, matches: $0.matches(s), behavior: .isolated, invert: false) } ?? [s]
-            return parts.map { p in
+            guard !s.scalars.isEmpty else { return [] }
+            // Isolated split and byte mapping in one pass: each piece is mapped straight from `s`, not sliced first.
+            var ranges: [Range<Int>] = []
+            if let regex {
+                var prev = 0
+                for m in regex.matches(s) {
+                    if prev < m.lowerBound { ranges.append(prev..<m.lowerBound) }
+                    ranges.append(m); prev = m.upperBound
+                }
+                if prev < s.scalars.count { ranges.append(prev..<s.scalars.count) }
+            } else { ranges = [0..<s.scalars.count] }
+            var buf: [UInt8] = []
+            return ranges.map { r in
                 var sc: [Unicode.Scalar] = [], al: [Range<Int>] = []
-                sc.reserveCapacity(p.scalars.count); al.reserveCapacity(p.scalars.count)
-                var buf: [UInt8] = []
-                for (c, a) in zip(p.scalars, p.align) {
+                sc.reserveCapacity(r.count); al.reserveCapacity(r.count)
+                for i in r {
+                    let c = s.scalars[i], a = s.align[i]
                     if c.value < 0x80 { sc.append(ByteLevelTable.byteToChar[Int(c.value)]); al.append(a); continue }
                     buf.removeAll(keepingCapacity: true)
                     UTF8Scalars.append(c, to: &buf)
                     for b in buf { sc.append(ByteLevelTable.byteToChar[Int(b)]); al.append(a) }
                 }
-                return NString(scalars: sc, align: al, origin: p.origin)
+                return NString(scalars: sc, align: al, origin: s.align[r.lowerBound].lowerBound)
             }
         case .split(let p, let b, let inv): return splitBy(s, matches: p.matches(s), behavior: b, invert: inv)
         case .digits(let individual):
