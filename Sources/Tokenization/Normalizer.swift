@@ -69,7 +69,11 @@ indirect enum Normalizer {
 
     private static func lowercase(_ s: inout NString) {
         var sc: [Unicode.Scalar] = [], al: [Range<Int>] = []
-        for (c, a) in zip(s.scalars, s.align) { for l in String(c).lowercased().unicodeScalars { sc.append(l); al.append(a) } }
+        sc.reserveCapacity(s.scalars.count); al.reserveCapacity(s.scalars.count)
+        for (c, a) in zip(s.scalars, s.align) {
+            if c.value < 0x80 { sc.append(c.value >= 0x41 && c.value <= 0x5A ? Unicode.Scalar(UInt8(c.value + 32)) : c); al.append(a); continue }
+            for l in String(c).lowercased().unicodeScalars { sc.append(l); al.append(a) }
+        }
         s.scalars = sc; s.align = al
     }
 
@@ -133,10 +137,13 @@ indirect enum Normalizer {
         var idx = 0
         for ch in str {
             let n = ch.unicodeScalars.count
+            // ASCII is unchanged by every normal form: no String round trip.
+            if ch.isASCII {
+                for k in idx..<idx + n { sc.append(s.scalars[k]); al.append(s.align[k]) }
+                idx += n; continue
+            }
             let a = s.align[idx].lowerBound..<s.align[idx + n - 1].upperBound
             let whole = Array(f(String(ch)).unicodeScalars)
-            // Prefer per-scalar alignment (HF maps each decomposed char to its source char) when it gives the same text.
-            let per = (idx..<idx + n).map { i in (Array(f(String(s.scalars[i])).unicodeScalars), s.align[i]) }
             if whole.count == n {
                 // Reordering: HF's alignments keep output char k on source char k.
                 for (k, c) in whole.enumerated() { sc.append(c); al.append(s.align[idx + k]) }
@@ -148,10 +155,14 @@ indirect enum Normalizer {
                     else { al.append(s.align[min(j, idx + n - 1)]); j += 1 }
                     sc.append(c)
                 }
-            } else if per.flatMap({ $0.0 }) == whole {
-                for (cs, al1) in per { for c in cs { sc.append(c); al.append(al1) } }
             } else {
-                for c in whole { sc.append(c); al.append(a) }
+                // Prefer per-scalar alignment (HF maps each decomposed char to its source char) when it gives the same text.
+                let per = (idx..<idx + n).map { i in (Array(f(String(s.scalars[i])).unicodeScalars), s.align[i]) }
+                if per.flatMap({ $0.0 }) == whole {
+                    for (cs, al1) in per { for c in cs { sc.append(c); al.append(al1) } }
+                } else {
+                    for c in whole { sc.append(c); al.append(a) }
+                }
             }
             idx += n
         }

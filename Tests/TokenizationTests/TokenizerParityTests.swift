@@ -143,6 +143,26 @@ final class TokenizerParityTests: XCTestCase {
         XCTAssertThrowsError(try Tokenizer(tokenizerJSON: j, config: nil)) { e in XCTAssertTrue("\(e)".contains("supported: BPE"), "\(e)") }
     }
 
+    func testTruncatedPrecompiledCharsMapIsAClearError() {
+        let j: Value = ["model": ["type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0]]],
+                        "normalizer": ["type": "Precompiled", "precompiled_charsmap": .string(Data([9, 0, 0, 0, 1]).base64EncodedString())]]
+        XCTAssertThrowsError(try Tokenizer(tokenizerJSON: j, config: nil)) { e in XCTAssertTrue("\(e)".contains("precompiled_charsmap"), "\(e)") }
+    }
+
+    func testUnigramUnkIdOutsideTheVocabIsAClearError() {
+        let j: Value = ["model": ["type": "Unigram", "unk_id": 5, "vocab": [["<unk>", 0.0], ["a", -1.0]]]]
+        XCTAssertThrowsError(try Tokenizer(tokenizerJSON: j, config: nil)) { e in XCTAssertTrue("\(e)".contains("unk_id 5"), "\(e)") }
+    }
+
+    func testUnigramPrefersTheBestScoringPathAndFusesUnknowns() throws {
+        // tokenizers' own doc example: "abcdacdxx" -> abcd, a, cd, xx (the two unknown x fused into one <unk>).
+        let vocab: Value = [["<unk>", 0.0], ["a", 0.0], ["b", 0.0], ["c", 0.0], ["d", 0.0], ["cd", 1.0], ["ab", 2.0], ["abc", 5.0], ["abcd", 10.0]]
+        let tok = try Tokenizer(tokenizerJSON: ["model": ["type": "Unigram", "unk_id": 0, "vocab": vocab]], config: nil)
+        let e = tok.encode("abcdacdxx")
+        XCTAssertEqual(e.ids, [8, 1, 5, 0])
+        XCTAssertEqual(e.offsets, [0..<4, 4..<5, 5..<7, 7..<9])
+    }
+
     func testUnknownPreTokenizerListsSupportedOnes() {
         let j: Value = ["model": ["type": "BPE", "vocab": ["a": 0], "merges": []], "pre_tokenizer": ["type": "Mystery"]]
         XCTAssertThrowsError(try Tokenizer(tokenizerJSON: j, config: nil)) { e in XCTAssertTrue("\(e)".contains("ByteLevel, Split"), "\(e)") }
