@@ -14,7 +14,7 @@ final class BPEModel: TokenModel, @unchecked Sendable {
     let suffix: String
     /// Ids of the one-scalar tokens: the starting symbols of every word, looked up without building a String.
     private let singleScalar: [Unicode.Scalar: Int]
-    private var cache: [[UInt8]: [(Int, Range<Int>)]] = [:]
+    private var cache: [ByteKey: [(Int, Range<Int>)]] = [:]
     private let lock = NSLock()
 
     init(_ m: Value) throws {
@@ -55,10 +55,11 @@ final class BPEModel: TokenModel, @unchecked Sendable {
         // One-character words (spaces, punctuation, digits split one by one) skip the cache and its lock.
         if word.scalars.count == 1, prefix.isEmpty, suffix.isEmpty, let id = singleScalar[word.scalars[0]] { return [(id, 0..<1)] }
         let key = word.utf8
-        lock.lock(); let hit = cache[key]; lock.unlock()
+        let ck = ByteKey(key)
+        lock.lock(); let hit = cache[ck]; lock.unlock()
         if let hit { return hit }
         let r = compute(word.scalars, key)
-        lock.lock(); if cache.count < 100_000 { cache[key] = r }; lock.unlock()
+        lock.lock(); if cache.count < 100_000 { cache[ck] = r }; lock.unlock()
         return r
     }
 

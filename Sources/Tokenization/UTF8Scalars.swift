@@ -69,3 +69,18 @@ func isRustWordChar(_ c: Unicode.Scalar) -> Bool {
     default: return false
     }
 }
+
+/// A word's UTF-8 as a cache key, hashed once in bulk when made (`[UInt8]`'s own hash feeds the hasher byte by
+/// byte, and would run inside the cache lock).
+struct ByteKey: Hashable {
+    let bytes: [UInt8]
+    let hash: Int
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        var h = Hasher()
+        bytes.withUnsafeBytes { h.combine(bytes: $0) }
+        hash = h.finalize()
+    }
+    func hash(into h: inout Hasher) { h.combine(hash) }
+    static func == (a: ByteKey, b: ByteKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
+}

@@ -12,7 +12,7 @@ final class UnigramModel: TokenModel, @unchecked Sendable {
     private let scores: [Double]
     private let trie: ByteTrie
     private let unkScore: Double
-    private var cache: [[UInt8]: [(Int, Range<Int>)]] = [:]
+    private var cache: [ByteKey: [(Int, Range<Int>)]] = [:]
     private let lock = NSLock()
 
     init(_ m: Value) throws {
@@ -41,7 +41,8 @@ final class UnigramModel: TokenModel, @unchecked Sendable {
     func tokenize(_ word: NString) -> [(Int, Range<Int>)] {
         let map = ByteToScalar(word.scalars)
         let key = map.utf8
-        lock.lock(); let hit = cache[key]; lock.unlock()
+        let ck = ByteKey(key)
+        lock.lock(); let hit = cache[ck]; lock.unlock()
         if let hit { return hit }
         var out: [(Int, Range<Int>)] = []
         for piece in segment(key) {
@@ -53,7 +54,7 @@ final class UnigramModel: TokenModel, @unchecked Sendable {
             }
             if let u = unkId { out.append((u, sr)) }
         }
-        lock.lock(); if cache.count < 100_000 { cache[key] = out }; lock.unlock()
+        lock.lock(); if cache.count < 100_000 { cache[ck] = out }; lock.unlock()
         return out
     }
 
