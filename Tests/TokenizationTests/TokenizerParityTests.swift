@@ -71,6 +71,7 @@ final class TokenizerParityTests: XCTestCase {
     func testTrainedUnigramWithMetaspaceMatchesTokenizers() throws { _ = try check("unigram_small") }
     func testUnigramByteFallbackMatchesTokenizers() throws { _ = try check("unigram_bytefallback") }
     func testSentencePieceUnigramWithPrecompiledCharsMapMatchesTokenizers() throws { _ = try check("spm_precompiled") }
+    func testSentencePieceFullNmtNfkcCharsMapMatchesTokenizers() throws { _ = try check("spm_nmt_nfkc") }
     func testWordPieceUncasedBertNormalizerAndPairsMatchTokenizers() throws { _ = try check("wordpiece_uncased") }
     func testWordPieceCasedMatchesTokenizers() throws { _ = try check("wordpiece_cased") }
     func testRobertaProcessingPairsAndTrimmedOffsetsMatchTokenizers() throws { _ = try check("roberta_small") }
