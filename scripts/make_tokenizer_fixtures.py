@@ -45,7 +45,7 @@ def byte_offsets(text, offs):
 # Pairs for encode(a, b): from the corpus, including empty and special-token texts.
 PAIRS = [(CORPUS[i], CORPUS[(i * 7 + 3) % len(CORPUS)]) for i in range(0, len(CORPUS), 3)] + [("", ""), ("a", ""), ("", "b")]
 
-def record(name, tok, config=None, save=True):
+def record(name, tok, config=None, save=True, with_pairs=True):
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
     if save:
@@ -67,7 +67,7 @@ def record(name, tok, config=None, save=True):
             "decode_skip": tok.decode(e1.ids, skip_special_tokens=True),
         })
     pairs = []
-    for a, b in PAIRS:
+    for a, b in (PAIRS if with_pairs else []):
         e = tok.encode(a, b, add_special_tokens=True)
         e0 = tok.encode(a, b, add_special_tokens=False)
         pairs.append({"a": a, "b": b, "ids": e.ids, "type_ids": e.type_ids, "special_mask": e.special_tokens_mask,
@@ -170,7 +170,7 @@ def split_variants():
     record("bytelevel_trim", t)
     # Slow GPT-2 layout: vocab.json + merges.txt only, no tokenizer.json.
     t = Tokenizer.from_str(base.to_str())
-    record("slow_gpt2", t)
+    record("slow_gpt2", t, with_pairs=False)
     m = json.loads(t.to_str())["model"]
     d = os.path.join(ROOT, "slow_gpt2")
     json.dump(m["vocab"], open(os.path.join(d, "vocab.json"), "w"), ensure_ascii=False)
@@ -189,7 +189,8 @@ def split_variants():
         if name == "punct_wssplit":
             t.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Replace(Regex(r"\d"), "0")])
         t.post_processor = processors.ByteLevel(trim_offsets=False)
-        record(name, t)
+        # Pairs go through the same pipeline; they are recorded where a post-processor template is involved.
+        record(name, t, with_pairs=False)
 
 def unigram_trained():
     """A tokenizers-trained Unigram (T5-like: Metaspace, `$A </s>`), and the same vocab with <0xNN> byte fallback."""
