@@ -32,12 +32,12 @@ struct PostProcessor {
             for p in v["processors"]?.arrayValue ?? [] { try read(p) }
         case "BertProcessing", "RobertaProcessing":
             guard let cls = v["cls"]?[1]?.intValue, let sep = v["sep"]?[1]?.intValue else { throw TokenizerError("tokenizer.json: \(type) needs cls and sep as [token, id]; fix the file") }
+            let one: [Piece] = [.special(ids: [cls], typeId: 0), .sequence(pair: false, typeId: 0), .special(ids: [sep], typeId: 0)]
+            single = one
             if type == "BertProcessing" {
-                single = [.special(ids: [cls], typeId: 0), .sequence(pair: false, typeId: 0), .special(ids: [sep], typeId: 0)]
-                pair = single! + [.sequence(pair: true, typeId: 1), .special(ids: [sep], typeId: 1)]
+                pair = one + [.sequence(pair: true, typeId: 1), .special(ids: [sep], typeId: 1)]
             } else {
-                single = [.special(ids: [cls], typeId: 0), .sequence(pair: false, typeId: 0), .special(ids: [sep], typeId: 0)]
-                pair = single! + [.special(ids: [sep], typeId: 0), .sequence(pair: true, typeId: 0), .special(ids: [sep], typeId: 0)]
+                pair = one + [.special(ids: [sep], typeId: 0), .sequence(pair: true, typeId: 0), .special(ids: [sep], typeId: 0)]
                 allTypeZero = true
                 if v["trim_offsets"]?.boolValue ?? true { trimOffsets = true; trimAddPrefixSpace = v["add_prefix_space"]?.boolValue ?? true }
             }
@@ -64,7 +64,8 @@ struct PostProcessor {
     func process(_ a: Encoding, _ b: Encoding?, addSpecialTokens: Bool) -> Encoding {
         var a = a, b = b
         a.typeIds = Array(repeating: 0, count: a.ids.count)
-        if b != nil { b!.typeIds = Array(repeating: allTypeZero ? 0 : 1, count: b!.ids.count) }
+        let bCount = b?.ids.count ?? 0
+        b?.typeIds = Array(repeating: allTypeZero ? 0 : 1, count: bCount)
         guard let template = b == nil ? single : pair else {
             var out = a
             if let b { out.append(b) }

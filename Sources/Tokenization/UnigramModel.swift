@@ -49,8 +49,8 @@ final class UnigramModel: TokenModel, @unchecked Sendable {
             let sr = map.range(piece)
             if let id = vocab[Array(key[piece])] { out.append((id, sr)); continue }
             if byteFallback {
-                let ids = key[piece].map { vocab[bytePiece($0)] }
-                if ids.allSatisfy({ $0 != nil }) { for id in ids { out.append((id!, sr)) }; continue }
+                let ids = key[piece].compactMap { vocab[bytePiece($0)] }
+                if ids.count == piece.count { for id in ids { out.append((id, sr)) }; continue }
             }
             if let u = unkId { out.append((u, sr)) }
         }
