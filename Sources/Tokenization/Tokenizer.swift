@@ -11,6 +11,8 @@ public final class Tokenizer: @unchecked Sendable {
     let addedById: [Int: AddedToken]
     /// Added tokens (with their UTF-8) by first byte, longest first: the scan tests only these at each byte.
     let addedFirstByte: [[(AddedToken, [UInt8])]]
+    /// Whether any added token starts with this byte: most bytes start none, and this test touches no array.
+    let addedStarts: [Bool]
     let normalizer: Normalizer?
     let preTokenizer: PreTokenizer?
     let model: TokenModel
@@ -80,6 +82,7 @@ public final class Tokenizer: @unchecked Sendable {
             byC[u] = a; byI[a.id] = a; fb[Int(first)].append((a, u))
         }
         addedByContent = byC; addedById = byI; addedFirstByte = fb.map { $0.sorted { $0.1.count > $1.1.count } }
+        addedStarts = fb.map { !$0.isEmpty }
         func opt<T>(_ key: String, _ f: (Value) throws -> T) throws -> T? {
             guard let v = tokenizerJSON[key], !v.isNull else { return nil }
             return try f(v)
@@ -187,9 +190,8 @@ public final class Tokenizer: @unchecked Sendable {
         }
         while i < n {
             var matched: AddedToken? = nil
-            let cands = addedFirstByte[Int(bytes[i])]
-            if !cands.isEmpty {
-                for (c, u) in cands {
+            if addedStarts[Int(bytes[i])] {
+                for (c, u) in addedFirstByte[Int(bytes[i])] {
                     if i + u.count <= n && bytes[i..<i + u.count].elementsEqual(u) {
                         if c.singleWord {
                             if let b = scalarBefore(i), isRustWordChar(b) { continue }
