@@ -39,11 +39,11 @@ final class UnigramModel: TokenModel, @unchecked Sendable {
     }
 
     func tokenize(_ word: NString) -> [(Int, Range<Int>)] {
-        let map = ByteToScalar(word.scalars)
-        let key = map.utf8
+        let key = word.utf8
         let ck = ByteKey(key)
         lock.lock(); let hit = cache[ck]; lock.unlock()
         if let hit { return hit }
+        let map = ByteToScalar(word.scalars)
         var out: [(Int, Range<Int>)] = []
         for piece in segment(key) {
             let sr = map.range(piece)
