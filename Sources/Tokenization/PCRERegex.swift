@@ -3,6 +3,8 @@ import CPCRE2
 /// A compiled PCRE2 pattern (UTF + UCP, as the Rust `onig`/`fancy-regex` patterns in tokenizer.json expect).
 final class PCRERegex: @unchecked Sendable {
     let code: OpaquePointer
+    /// Whether JIT compilation worked; then matching calls the JIT directly (no option checks, no UTF scan).
+    let jit: Bool
 
     init(_ pattern: String) throws {
         var err: Int32 = 0
@@ -16,7 +18,7 @@ final class PCRERegex: @unchecked Sendable {
             throw TokenizerError("regex \(pattern) does not compile at offset \(off): \(String(decoding: buf.prefix { $0 != 0 }, as: UTF8.self)); fix the pattern in tokenizer.json")
         }
         code = c
-        pcre2_jit_compile_8(code, UInt32(PCRE2_JIT_COMPLETE))
+        jit = pcre2_jit_compile_8(c, UInt32(PCRE2_JIT_COMPLETE)) == 0
     }
 
     deinit { pcre2_code_free_8(code) }
@@ -25,8 +27,10 @@ final class PCRERegex: @unchecked Sendable {
     func matches(_ s: NString) -> [Range<Int>] {
         var utf8: [UInt8] = []
         var byteToScalar: [Int] = []
+        utf8.reserveCapacity(s.scalars.count); byteToScalar.reserveCapacity(s.scalars.count + 1)
         for (i, sc) in s.scalars.enumerated() {
-            for b in String(sc).utf8 { utf8.append(b); byteToScalar.append(i) }
+            UTF8Scalars.append(sc, to: &utf8)
+            while byteToScalar.count < utf8.count { byteToScalar.append(i) }
         }
         byteToScalar.append(s.scalars.count)
         guard let md = pcre2_match_data_create_from_pattern_8(code, nil) else { return [] }
@@ -36,9 +40,11 @@ final class PCRERegex: @unchecked Sendable {
         utf8.withUnsafeBufferPointer { p in
             while start <= utf8.count {
                 let subject = p.baseAddress ?? UnsafePointer(bitPattern: 1)
-                var rc = pcre2_match_8(code, subject, utf8.count, start, 0, md, nil)
+                // The subject is UTF-8 encoded here from scalars, so PCRE2's per-call validity scan is skipped.
+                var rc = jit ? pcre2_jit_match_8(code, subject, utf8.count, start, 0, md, nil)
+                    : pcre2_match_8(code, subject, utf8.count, start, UInt32(PCRE2_NO_UTF_CHECK), md, nil)
                 // The JIT's small default stack can run out on very long inputs; the interpreter has no such limit.
-                if rc < 0 && rc != PCRE2_ERROR_NOMATCH { rc = pcre2_match_8(code, subject, utf8.count, start, UInt32(PCRE2_NO_JIT), md, nil) }
+                if rc < 0 && rc != PCRE2_ERROR_NOMATCH { rc = pcre2_match_8(code, subject, utf8.count, start, UInt32(PCRE2_NO_JIT | PCRE2_NO_UTF_CHECK), md, nil) }
                 if rc < 0 { break }
                 let ov = pcre2_get_ovector_pointer_8(md)!
                 let a = ov[0], b = ov[1]

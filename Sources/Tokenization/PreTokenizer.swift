@@ -3,6 +3,8 @@ import Values
 enum SplitBehavior: String { case removed, isolated, merged_with_previous = "mergedwithprevious", merged_with_next = "mergedwithnext", contiguous }
 
 func splitBy(_ s: NString, matches: [Range<Int>], behavior: SplitBehavior, invert: Bool) -> [NString] {
+    // Nothing matched: every behavior keeps the piece whole (no copy).
+    if matches.isEmpty && !invert { return s.scalars.isEmpty ? [] : [s] }
     var parts: [(Range<Int>, Bool)] = []
     var prev = 0
     for m in matches {
@@ -45,10 +47,11 @@ indirect enum PreTokenizer {
     case metaspace(Unicode.Scalar, String, Bool)
     case whitespace(PCRERegex)
     case whitespaceSplit
+    case bert
     case punctuation(SplitBehavior)
     case sequence([PreTokenizer])
 
-    static let supported = "ByteLevel, Split, Digits, Metaspace, Whitespace, WhitespaceSplit, Punctuation, Sequence"
+    static let supported = "ByteLevel, Split, Digits, Metaspace, Whitespace, WhitespaceSplit, BertPreTokenizer, Punctuation, Sequence"
 
     init(_ v: Value) throws {
         let type = v["type"]?.stringValue ?? "?"
@@ -71,6 +74,7 @@ indirect enum PreTokenizer {
             let w = #"[\p{L}\p{Nl}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}]"#
             self = .whitespace(try PCRERegex(w + "+|[^" + String(w.dropFirst().dropLast()) + #"\s]+"#))
         case "WhitespaceSplit": self = .whitespaceSplit
+        case "BertPreTokenizer": self = .bert
         case "Punctuation": self = .punctuation(SplitBehavior(rawValue: (v["behavior"]?.stringValue ?? "Isolated").lowercased()) ?? .isolated)
         case "Sequence": self = .sequence(try (v["pretokenizers"]?.arrayValue ?? []).map(PreTokenizer.init))
         default: throw TokenizerError("tokenizer.json: pre_tokenizer type \(type) is not supported (supported: \(PreTokenizer.supported)); use a tokenizer with supported components")
@@ -88,24 +92,42 @@ indirect enum PreTokenizer {
         switch self {
         case .byteLevel(let aps, let regex):
             var s = s
-            if aps && s.scalars.first != " " {
+            if aps && !s.scalars.isEmpty && s.scalars.first != " " {
                 let a = s.align.first ?? s.origin..<s.origin
                 s.scalars.insert(" ", at: 0); s.align.insert(a, at: 0)
             }
-            let parts = regex.map { splitBy(s, matches: $0.matches(s), behavior: .isolated, invert: false) } ?? [s]
-            return parts.map { p in
+            guard !s.scalars.isEmpty else { return [] }
+            // Isolated split and byte mapping in one pass: each piece is mapped straight from `s`, not sliced first.
+            var ranges: [Range<Int>] = []
+            if let regex {
+                var prev = 0
+                for m in regex.matches(s) {
+                    if prev < m.lowerBound { ranges.append(prev..<m.lowerBound) }
+                    ranges.append(m); prev = m.upperBound
+                }
+                if prev < s.scalars.count { ranges.append(prev..<s.scalars.count) }
+            } else { ranges = [0..<s.scalars.count] }
+            var buf: [UInt8] = []
+            return ranges.map { r in
                 var sc: [Unicode.Scalar] = [], al: [Range<Int>] = []
-                for (c, a) in zip(p.scalars, p.align) { for b in String(c).utf8 { sc.append(ByteLevelTable.byteToChar[Int(b)]); al.append(a) } }
-                return NString(scalars: sc, align: al, origin: p.origin)
+                sc.reserveCapacity(r.count); al.reserveCapacity(r.count)
+                for i in r {
+                    let c = s.scalars[i], a = s.align[i]
+                    if c.value < 0x80 { sc.append(ByteLevelTable.byteToChar[Int(c.value)]); al.append(a); continue }
+                    buf.removeAll(keepingCapacity: true)
+                    UTF8Scalars.append(c, to: &buf)
+                    for b in buf { sc.append(ByteLevelTable.byteToChar[Int(b)]); al.append(a) }
+                }
+                return NString(scalars: sc, align: al, origin: s.align[r.lowerBound].lowerBound)
             }
         case .split(let p, let b, let inv): return splitBy(s, matches: p.matches(s), behavior: b, invert: inv)
         case .digits(let individual):
             var ms: [Range<Int>] = []
             var i = 0
             while i < s.scalars.count {
-                if s.scalars[i].properties.numericType != nil {
+                if isRustNumeric(s.scalars[i]) {
                     var j = i + 1
-                    if !individual { while j < s.scalars.count && s.scalars[j].properties.numericType != nil { j += 1 } }
+                    if !individual { while j < s.scalars.count && isRustNumeric(s.scalars[j]) { j += 1 } }
                     ms.append(i..<j); i = j
                 } else { i += 1 }
             }
@@ -113,7 +135,7 @@ indirect enum PreTokenizer {
         case .metaspace(let r, let scheme, let split):
             var s = s
             s.scalars = s.scalars.map { $0 == " " ? r : $0 }
-            if scheme == "always" || (scheme == "first" && s.origin == 0 && s.align.first?.lowerBound ?? 0 == 0), s.scalars.first != r {
+            if scheme == "always" || (scheme == "first" && s.origin == 0 && s.align.first?.lowerBound ?? 0 == 0), !s.scalars.isEmpty, s.scalars.first != r {
                 let a = s.align.first ?? s.origin..<s.origin
                 s.scalars.insert(r, at: 0); s.align.insert(a, at: 0)
             }
@@ -125,11 +147,21 @@ indirect enum PreTokenizer {
             let ms = s.scalars.indices.filter { s.scalars[$0].properties.isWhitespace }.map { $0..<$0 + 1 }
             return splitBy(s, matches: ms, behavior: .removed, invert: false)
         case .punctuation(let b):
-            let ms = s.scalars.indices.filter { let c = s.scalars[$0]; return c.properties.generalCategory.isPunct || (c.isASCII && c.properties.isPatternSyntax) }.map { $0..<$0 + 1 }
+            let ms = s.scalars.indices.filter { isBertPunctuation(s.scalars[$0]) }.map { $0..<$0 + 1 }
             return splitBy(s, matches: ms, behavior: b, invert: false)
+        case .bert:
+            // Whitespace removed, then every punctuation character on its own (tokenizers' BertPreTokenizer).
+            return PreTokenizer.whitespaceSplit.applyOne(s).flatMap { PreTokenizer.punctuation(.isolated).applyOne($0) }
         case .sequence: return apply([s])
         }
     }
+}
+
+/// ASCII punctuation or a Unicode P* character (tokenizers' `is_bert_punc`).
+func isBertPunctuation(_ c: Unicode.Scalar) -> Bool {
+    let v = c.value
+    if (0x21...0x2F).contains(v) || (0x3A...0x40).contains(v) || (0x5B...0x60).contains(v) || (0x7B...0x7E).contains(v) { return true }
+    return c.properties.generalCategory.isPunct
 }
 
 extension Unicode.GeneralCategory {

@@ -6,7 +6,7 @@ indirect enum TokenDecoder {
     case metaspace(String, Bool)
     case strip(String, Int, Int)
     case replace(String, String)
-    case wordPiece(String)
+    case wordPiece(String, cleanup: Bool)
     case sequence([TokenDecoder])
 
     static let supported = "ByteLevel, Metaspace, ByteFallback, Fuse, Strip, Replace, WordPiece, Sequence"
@@ -25,7 +25,7 @@ indirect enum TokenDecoder {
         case "Replace":
             guard let p = v["pattern"]?["String"]?.stringValue else { throw TokenizerError("tokenizer.json: decoder Replace needs a {\"String\": ...} pattern; regex patterns are not supported") }
             self = .replace(p, try requireString(v["content"], "decoder Replace.content"))
-        case "WordPiece": self = .wordPiece(v["prefix"]?.stringValue ?? "##")
+        case "WordPiece": self = .wordPiece(v["prefix"]?.stringValue ?? "##", cleanup: v["cleanup"]?.boolValue ?? true)
         case "Sequence": self = .sequence(try (v["decoders"]?.arrayValue ?? []).map(TokenDecoder.init))
         default: throw TokenizerError("tokenizer.json: decoder type \(type) is not supported (supported: \(TokenDecoder.supported)); use a tokenizer with supported components")
         }
@@ -40,26 +40,33 @@ indirect enum TokenDecoder {
             return [String(decoding: bytes, as: UTF8.self)]
         case .fuse: return [tokens.joined()]
         case .metaspace(let r, let prepend):
+            // tokenizers drops every replacement char of the first token (not only a leading one) unless `never`.
+            let rep = r.unicodeScalars.first ?? "▁"
             return tokens.enumerated().map { i, t in
-                var s = t.replacingOccurrences(of: r, with: " ")
-                if i == 0 && prepend && s.hasPrefix(" ") { s.removeFirst() }
-                return s
+                var v = String.UnicodeScalarView()
+                for c in t.unicodeScalars {
+                    if c == rep { if !(i == 0 && prepend) { v.append(" ") } } else { v.append(c) }
+                }
+                return String(v)
             }
         case .strip(let content, let start, let stop):
+            let c = content.unicodeScalars.first
             return tokens.map { t in
-                var cs = Array(t)
+                var cs = Array(t.unicodeScalars)
                 var a = 0
-                while a < start && a < cs.count && String(cs[a]) == content { a += 1 }
+                while a < start && a < cs.count && cs[a] == c { a += 1 }
                 cs.removeFirst(a)
                 var b = 0
-                while b < stop && !cs.isEmpty && String(cs[cs.count - 1]) == content { cs.removeLast(); b += 1 }
-                return String(cs)
+                while b < stop && !cs.isEmpty && cs[cs.count - 1] == c { cs.removeLast(); b += 1 }
+                var v = String.UnicodeScalarView(); v.append(contentsOf: cs)
+                return String(v)
             }
-        case .replace(let p, let c): return tokens.map { $0.replacingOccurrences(of: p, with: c) }
-        case .wordPiece(let prefix):
+        case .replace(let p, let c): return tokens.map { $0.scalarReplacing(p, with: c) }
+        case .wordPiece(let prefix, let cleanup):
             return tokens.enumerated().map { i, t in
-                if i != 0 { return t.hasPrefix(prefix) ? String(t.dropFirst(prefix.count)) : " " + t }
-                return t
+                var t = t
+                if i != 0 { t = t.scalarDroppingPrefix(prefix) ?? " " + t }
+                return cleanup ? TokenDecoder.cleanUp(t) : t
             }
         case .byteFallback:
             var out: [String] = []
@@ -76,5 +83,13 @@ indirect enum TokenDecoder {
             flush()
             return out
         }
+    }
+
+    /// tokenizers' `wordpiece::cleanup`: glue punctuation and English contractions back on.
+    static func cleanUp(_ s: String) -> String {
+        var s = s
+        for (a, b) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
+                       (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] { s = s.scalarReplacing(a, with: b) }
+        return s
     }
 }

@@ -9,15 +9,15 @@ public final class Tokenizer: @unchecked Sendable {
     let added: [AddedToken]
     let addedByContent: [[UInt8]: AddedToken]
     let addedById: [Int: AddedToken]
-    let addedFirstByte: [UInt8: [AddedToken]]
+    /// Added tokens (with their UTF-8) by first byte, longest first: the scan tests only these at each byte.
+    let addedFirstByte: [[(AddedToken, [UInt8])]]
+    /// Whether any added token starts with this byte: most bytes start none, and this test touches no array.
+    let addedStarts: [Bool]
     let normalizer: Normalizer?
     let preTokenizer: PreTokenizer?
-    let model: BPEModel
+    let model: TokenModel
     let decoder: TokenDecoder?
-    /// TemplateProcessing `single` as (special token id or nil for $A).
-    let template: [Int?]?
-    /// ByteLevel post-processor `trim_offsets` (and the pre-tokenizer's add_prefix_space it consults).
-    let trimOffsets: (trim: Bool, addPrefixSpace: Bool)
+    let post: PostProcessor
 
     /// Loads `tokenizer.json` and, when present, `tokenizer_config.json` from a model folder.
     public static func load(directory: URL) throws -> Tokenizer {
@@ -60,7 +60,7 @@ public final class Tokenizer: @unchecked Sendable {
         guard tokenizerJSON.objectValue != nil else { throw TokenizerError("tokenizer.json: top level must be an object; fix the file") }
         json = tokenizerJSON; self.config = config
         guard let m = tokenizerJSON["model"], m.objectValue != nil else { throw TokenizerError("tokenizer.json: \"model\" is missing; fix the file") }
-        model = try BPEModel(m)
+        model = try makeTokenModel(m)
         var added: [AddedToken] = []
         for (i, t) in (tokenizerJSON["added_tokens"]?.arrayValue ?? []).enumerated() {
             guard let id = t["id"]?.intValue, let c = t["content"]?.stringValue else { throw TokenizerError("tokenizer.json: added_tokens[\(i)] needs id and content; fix the file") }
@@ -75,9 +75,14 @@ public final class Tokenizer: @unchecked Sendable {
                                     lstrip: t["lstrip"]?.boolValue ?? false, rstrip: t["rstrip"]?.boolValue ?? false, singleWord: t["single_word"]?.boolValue ?? false))
         }
         self.added = added
-        var byC: [[UInt8]: AddedToken] = [:], byI: [Int: AddedToken] = [:], fb: [UInt8: [AddedToken]] = [:]
-        for a in added where !a.content.isEmpty { byC[Array(a.content.utf8)] = a; byI[a.id] = a; fb[a.content.utf8.first!, default: []].append(a) }
-        addedByContent = byC; addedById = byI; addedFirstByte = fb.mapValues { $0.sorted { $0.content.utf8.count > $1.content.utf8.count } }
+        var byC: [[UInt8]: AddedToken] = [:], byI: [Int: AddedToken] = [:], fb = [[(AddedToken, [UInt8])]](repeating: [], count: 256)
+        for a in added {
+            let u = Array(a.content.utf8)
+            guard let first = u.first else { continue }
+            byC[u] = a; byI[a.id] = a; fb[Int(first)].append((a, u))
+        }
+        addedByContent = byC; addedById = byI; addedFirstByte = fb.map { $0.sorted { $0.1.count > $1.1.count } }
+        addedStarts = fb.map { !$0.isEmpty }
         func opt<T>(_ key: String, _ f: (Value) throws -> T) throws -> T? {
             guard let v = tokenizerJSON[key], !v.isNull else { return nil }
             return try f(v)
@@ -85,15 +90,7 @@ public final class Tokenizer: @unchecked Sendable {
         normalizer = try opt("normalizer", Normalizer.init)
         preTokenizer = try opt("pre_tokenizer", PreTokenizer.init)
         decoder = try opt("decoder", TokenDecoder.init)
-        template = try opt("post_processor") { try Tokenizer.parsePost($0) } ?? nil
-        trimOffsets = Tokenizer.findByteLevelPost(tokenizerJSON["post_processor"])
-    }
-
-    private static func findByteLevelPost(_ v: Value?) -> (trim: Bool, addPrefixSpace: Bool) {
-        guard let v else { return (false, false) }
-        if v["type"]?.stringValue == "ByteLevel" { return (v["trim_offsets"]?.boolValue ?? true, v["add_prefix_space"]?.boolValue ?? true) }
-        for p in v["processors"]?.arrayValue ?? [] where p["type"]?.stringValue == "ByteLevel" { return findByteLevelPost(p) }
-        return (false, false)
+        post = try opt("post_processor", PostProcessor.init) ?? PostProcessor()
     }
 
     /// HF's ByteLevel `process_offsets`: offsets of tokens starting/ending with (byte-level) spaces leave the spaces out.
@@ -107,7 +104,7 @@ public final class Tokenizer: @unchecked Sendable {
             let trail = sc.reversed().prefix(while: isSp).count
             var o = enc.offsets[i]
             if lead > 0 {
-                if (i == 0 || o.lowerBound == 0) && trimOffsets.addPrefixSpace && lead == 1 { lead = 0 }
+                if (i == 0 || o.lowerBound == 0) && post.trimAddPrefixSpace && lead == 1 { lead = 0 }
                 var lo = o.lowerBound
                 for _ in 0..<lead where lo < o.upperBound { lo += 1; while lo < bytes.count && (bytes[lo] & 0xC0) == 0x80 { lo += 1 } }
                 o = min(lo, o.upperBound)..<o.upperBound
@@ -119,31 +116,6 @@ public final class Tokenizer: @unchecked Sendable {
                 o = o.lowerBound..<max(hi, o.lowerBound)
             }
             enc.offsets[i] = o
-        }
-    }
-
-    private static func parsePost(_ v: Value) throws -> [Int?]? {
-        let type = v["type"]?.stringValue ?? "?"
-        switch type {
-        case "ByteLevel": return nil
-        case "TemplateProcessing":
-            var out: [Int?] = []
-            for item in v["single"]?.arrayValue ?? [] {
-                if item["Sequence"] != nil { out.append(nil) }
-                else if let name = item["SpecialToken"]?["id"]?.stringValue {
-                    guard let ids = v["special_tokens"]?[name]?["ids"]?.arrayValue else { throw TokenizerError("tokenizer.json: post_processor special token \(name) has no ids; fix the file") }
-                    out += ids.map { $0.intValue }
-                }
-            }
-            return out
-        case "Sequence":
-            var t: [Int?]? = nil
-            for p in v["processors"]?.arrayValue ?? [] { if let x = try parsePost(p) { t = x } }
-            return t
-        case "BertProcessing", "RobertaProcessing":
-            guard let cls = v["cls"]?[1]?.intValue, let sep = v["sep"]?[1]?.intValue else { throw TokenizerError("tokenizer.json: \(type) needs cls and sep; fix the file") }
-            return [cls, nil, sep]
-        default: throw TokenizerError("tokenizer.json: post_processor type \(type) is not supported (supported: TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence); use a tokenizer with supported components")
         }
     }
 
@@ -198,8 +170,6 @@ public final class Tokenizer: @unchecked Sendable {
 
     // MARK: encode
 
-    private static func isWordByte(_ s: Unicode.Scalar) -> Bool { s.properties.isAlphabetic || s.properties.numericType != nil || s == "_" }
-
     /// Splits raw text into (byte range, added token or nil), leftmost-longest as HF's added vocabulary does.
     private func splitAdded(_ bytes: [UInt8]) -> [(Range<Int>, AddedToken?, Range<Int>)] {
         var out: [(Range<Int>, AddedToken?, Range<Int>)] = []
@@ -220,13 +190,12 @@ public final class Tokenizer: @unchecked Sendable {
         }
         while i < n {
             var matched: AddedToken? = nil
-            if let cands = addedFirstByte[bytes[i]] {
-                for c in cands {
-                    let u = Array(c.content.utf8)
+            if addedStarts[Int(bytes[i])] {
+                for (c, u) in addedFirstByte[Int(bytes[i])] {
                     if i + u.count <= n && bytes[i..<i + u.count].elementsEqual(u) {
                         if c.singleWord {
-                            if let b = scalarBefore(i), Tokenizer.isWordByte(b) { continue }
-                            if let a = scalarAt(i + u.count), Tokenizer.isWordByte(a) { continue }
+                            if let b = scalarBefore(i), isRustWordChar(b) { continue }
+                            if let a = scalarAt(i + u.count), isRustWordChar(a) { continue }
                         }
                         matched = c; break
                     }
@@ -244,20 +213,19 @@ public final class Tokenizer: @unchecked Sendable {
         return out
     }
 
-    /// Encodes like `tokenizer(text, add_special_tokens=...)`: added tokens, normalizer, pre-tokenizer, BPE,
-    /// then the post-processor template when `addSpecialTokens`. Offsets are UTF-8 byte ranges of `text`.
-    public func encode(_ text: String, addSpecialTokens: Bool = true) -> Encoding {
+    /// Encodes like `tokenizer(text, pair, add_special_tokens=...)`: added tokens, normalizer, pre-tokenizer,
+    /// model, then the post-processor (its `pair` template for two texts; special tokens only when
+    /// `addSpecialTokens`). Offsets are UTF-8 byte ranges of `text`, or of `pair` for the second sequence's tokens.
+    public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true) -> Encoding {
+        post.process(encodeSequence(text), pair.map(encodeSequence), addSpecialTokens: addSpecialTokens)
+    }
+
+    private func encodeSequence(_ text: String) -> Encoding {
         let bytes = Array(text.utf8)
         var enc = Encoding()
         for (r, a, content) in splitAdded(bytes) {
-            if let a { enc.ids.append(a.id); enc.offsets.append(trimOffsets.trim ? content : r); enc.specialTokensMask.append(false); continue }
-            var sc: [Unicode.Scalar] = [], al: [Range<Int>] = []
-            var p = r.lowerBound
-            for s in String(decoding: bytes[r], as: UTF8.self).unicodeScalars {
-                let l = String(s).utf8.count
-                sc.append(s); al.append(p..<p + l); p += l
-            }
-            var ns = NString(scalars: sc, align: al, origin: r.lowerBound)
+            if let a { enc.ids.append(a.id); enc.offsets.append(post.trimOffsets ? content : r); enc.specialTokensMask.append(false); continue }
+            var ns = NString(utf8: bytes, r)
             normalizer?.apply(&ns)
             let words = preTokenizer?.apply([ns]) ?? [ns]
             for w in words where !w.scalars.isEmpty {
@@ -268,14 +236,8 @@ public final class Tokenizer: @unchecked Sendable {
                 }
             }
         }
-        if trimOffsets.trim { trim(&enc, bytes) }
-        guard addSpecialTokens, let template else { return enc }
-        var out = Encoding()
-        for t in template {
-            if let id = t { out.ids.append(id); out.offsets.append(0..<0); out.specialTokensMask.append(true) }
-            else { out.ids += enc.ids; out.offsets += enc.offsets; out.specialTokensMask += enc.specialTokensMask }
-        }
-        return out
+        if post.trimOffsets { trim(&enc, bytes) }
+        return enc
     }
 
     /// Encodes texts in parallel; the result equals encoding each text in order.
