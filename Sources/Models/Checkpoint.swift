@@ -111,7 +111,9 @@ public enum ModelCheckpoint {
     /// `transformer.` (hub checkpoints of GPT-2 and OPT are saved from the base model); a tied lm_head is skipped.
     /// Returns the checkpoint names that were not used.
     @discardableResult
-    public static func load(_ model: CausalLM, from source: WeightSource) throws -> [String] {
+    /// `afterEach` sees every parameter right after it is filled (a quantizing loader packs it there, so the float32
+    /// weights never all exist at once).
+    public static func load(_ model: CausalLM, from source: WeightSource, afterEach: ((Parameter) -> Void)? = nil) throws -> [String] {
         let available = Set(source.names)
         func lookup(_ name: String) -> String? { checkpointKey(for: name, in: available) }
         var used = Set<String>(), missing: [String] = []
@@ -127,6 +129,7 @@ public enum ModelCheckpoint {
             if p.value.elementType != .float32 { p.value = Tensor(zeros: p.value.shape) }
             values.withUnsafeBufferPointer { p.value.floats.update(from: $0.baseAddress!, count: values.count) }
             used.insert(key)
+            afterEach?(p)
         }
         if !missing.isEmpty {
             let shown = missing.prefix(5).joined(separator: ", ")

@@ -12,7 +12,8 @@ public final class Parameter: @unchecked Sendable {
 
     public init(name: String, shape: [Int], decays: Bool, transposedInCheckpoint: Bool = false) {
         self.name = name
-        self.value = Tensor(zeros: shape)
+        // Page-backed: a weight takes memory only once loaded, so a quantizing loader never holds the whole model in float32.
+        self.value = Tensor(zeros: shape, pageBacked: true)
         self.decays = decays
         self.transposedInCheckpoint = transposedInCheckpoint
     }

@@ -15,10 +15,12 @@ import WeightFiles
 public enum BitsAndBytesCheckpoint {
     /// Loads a whole checkpoint: bitsandbytes entries when config.json carries a bitsandbytes `quantization_config`,
     /// then every other weight. Returns the checkpoint names not used and the checkpoint's quantization.
-    public static func loadModel(_ model: CausalLM, from source: WeightSource) throws -> (unused: [String], quantization: BitsAndBytesConfig?) {
+    /// `afterEach` goes to `ModelCheckpoint.load` (a quantize-on-load hook for a float checkpoint).
+    public static func loadModel(_ model: CausalLM, from source: WeightSource,
+                                 afterEach: ((Parameter) -> Void)? = nil) throws -> (unused: [String], quantization: BitsAndBytesConfig?) {
         guard let q = model.config.raw["quantization_config"], !q.isNull,
               let config = try BitsAndBytesConfig(quantizationConfig: q, file: source.description) else {
-            return (try ModelCheckpoint.load(model, from: source), nil)
+            return (try ModelCheckpoint.load(model, from: source, afterEach: afterEach), nil)
         }
         guard let safetensors = source as? SafeTensorsSource else {
             throw QuantizationError(source.description, "a bitsandbytes-quantized checkpoint must be safetensors (model.safetensors); re-save it with save_pretrained(safe_serialization=True)")

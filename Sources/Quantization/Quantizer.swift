@@ -17,26 +17,50 @@ public enum Quantizer {
     @discardableResult
     public static func quantize(_ model: CausalLM, _ config: BitsAndBytesConfig, storage: ComputeDType = .float32) -> Summary {
         var summary = Summary(layers: 0, floatBytes: 0, packedBytes: 0)
-        for layer in model.linearLayers where !config.skips(layer.modulePath) && layer.weight.value.elementType != .packed {
-            let w = layer.weight
-            let shape = [layer.outFeatures, layer.inFeatures]
-            var values = w.value.toArray()
-            if storage != .float32 { for i in values.indices { values[i] = storage.round(values[i]) } }
-            let packed: PackedWeight = values.withUnsafeBufferPointer { v in
-                switch config.mode {
-                case .fourBit(let type):
-                    return FourBitMatrix(quantizing: v, shape: shape, type: type, blocksize: config.blocksize,
-                                         doubleQuant: config.doubleQuant, storageDType: storage, computeDType: config.computeDType)
-                case .eightBit:
-                    return Int8Matrix(quantizing: v, shape: shape)
-                }
-            }
-            w.setTrainable(false)
-            w.value = Tensor(shape: shape, packed: packed)
-            summary.layers += 1
-            summary.floatBytes += values.count * 4
-            summary.packedBytes += packed.byteCount
-        }
+        for layer in targets(model, config) { quantize(layer, config, storage: storage, into: &summary) }
         return summary
+    }
+
+    /// A `ModelCheckpoint.load(afterEach:)` hook that packs each target weight as soon as it is read.
+    public final class LoadingHook {
+        let config: BitsAndBytesConfig
+        let storage: ComputeDType
+        var byWeight: [ObjectIdentifier: LinearLayer] = [:]
+        public private(set) var summary = Summary(layers: 0, floatBytes: 0, packedBytes: 0)
+
+        public init(_ model: CausalLM, _ config: BitsAndBytesConfig, storage: ComputeDType = .float32) {
+            self.config = config
+            self.storage = storage
+            for layer in Quantizer.targets(model, config) { byWeight[ObjectIdentifier(layer.weight)] = layer }
+        }
+
+        public func callAsFunction(_ p: Parameter) {
+            if let layer = byWeight.removeValue(forKey: ObjectIdentifier(p)) { Quantizer.quantize(layer, config, storage: storage, into: &summary) }
+        }
+    }
+
+    static func targets(_ model: CausalLM, _ config: BitsAndBytesConfig) -> [LinearLayer] {
+        model.linearLayers.filter { !config.skips($0.modulePath) && $0.weight.value.elementType != .packed }
+    }
+
+    static func quantize(_ layer: LinearLayer, _ config: BitsAndBytesConfig, storage: ComputeDType, into summary: inout Summary) {
+        let w = layer.weight
+        let shape = [layer.outFeatures, layer.inFeatures]
+        var values = w.value.toArray()
+        if storage != .float32 { for i in values.indices { values[i] = storage.round(values[i]) } }
+        let packed: PackedWeight = values.withUnsafeBufferPointer { v in
+            switch config.mode {
+            case .fourBit(let type):
+                return FourBitMatrix(quantizing: v, shape: shape, type: type, blocksize: config.blocksize,
+                                     doubleQuant: config.doubleQuant, storageDType: storage, computeDType: config.computeDType)
+            case .eightBit:
+                return Int8Matrix(quantizing: v, shape: shape)
+            }
+        }
+        w.setTrainable(false)
+        w.value = Tensor(shape: shape, packed: packed)
+        summary.layers += 1
+        summary.floatBytes += values.count * 4
+        summary.packedBytes += packed.byteCount
     }
 }

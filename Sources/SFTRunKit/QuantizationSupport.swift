@@ -49,9 +49,13 @@ enum QuantizationSupport {
         if recipe.lora == nil {
             throw TrainingError("\(recipe.model.nameOrPath): the base weights are quantized (\((requested ?? loaded.quantization)?.label ?? "bitsandbytes")), so a full fine-tune cannot train them; add a `peft:` section (e.g. `peft: {method: lora, r: 16}`) or load unquantized weights")
         }
-        if let requested {
+        if let requested, loaded.quantization == nil {
+            // Packed while loading; anything left (e.g. after a vocabulary resize) is packed now.
             let storage = ComputeDType(rawValue: recipe.model.dtype) ?? .float32
-            let s = Quantizer.quantize(model, requested, storage: storage)
+            var s = Quantizer.quantize(model, requested, storage: storage)
+            if let early = loaded.quantizedOnLoad {
+                s.layers += early.layers; s.floatBytes += early.floatBytes; s.packedBytes += early.packedBytes
+            }
             let ratio = s.floatBytes == 0 ? 1 : Double(s.packedBytes) / Double(s.floatBytes)
             return (requested, "quantization: \(s.layers) linear layers in \(requested.label): \(megabytes(s.floatBytes)) float32 → \(megabytes(s.packedBytes)) (\(String(format: "%.2f", ratio))×)")
         }

@@ -54,17 +54,20 @@ public enum TrainingBenchmark {
         let backend = CPUBackend(threads: threads)
         let model = CausalLM(config: config, backend: backend)
         var rng = SplitMix64(seed: 7)
+        // A quantized base is packed weight by weight as it is filled, as the loader does.
+        var quantizedBase: Quantizer.LoadingHook?
+        if loraRank != nil, case .quantized(let q) = base { quantizedBase = Quantizer.LoadingHook(model, q) }
         for p in model.params.all {
             let isNorm = p.name.contains("norm")
             for i in 0..<p.value.count { p.value.floats[i] = isNorm ? 1 : Float((rng.nextUnit() * 2 - 1) * 0.04) }
-            p.setTrainable(true)
+            if let quantizedBase { quantizedBase(p) } else { p.setTrainable(true) }
         }
         if let r = loraRank {
             for p in model.params.all { p.setTrainable(false) }
             switch base {
             case .float32: break
             case .bfloat16: model.storeFrozenMatrices(as: .bfloat16)
-            case .quantized(let config): Quantizer.quantize(model, config)
+            case .quantized: break
             }
             _ = try LoRA.apply(to: model, LoRAConfig(r: r, alpha: Double(2 * r), targets: .allLinear, initWeights: .gaussian))
         }

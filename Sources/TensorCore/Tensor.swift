@@ -46,25 +46,35 @@ public final class MemoryTracker: Sendable {
 }
 
 /// One 64-byte-aligned allocation (cache lines and AVX loads), freed when the last tensor viewing it goes away.
+/// `pageBacked` storage comes straight from the kernel (mmap): zero pages that cost no memory until written, for
+/// weights that are filled (or quantized away) one at a time while a model loads.
 public final class TensorStorage: @unchecked Sendable {
     public static let alignment = 64
     public let raw: UnsafeMutableRawPointer
     public let byteCount: Int
+    private let mappedBytes: Int
 
-    public init(byteCount: Int, zeroed: Bool = true) {
-        var p: UnsafeMutableRawPointer?
+    public init(byteCount: Int, zeroed: Bool = true, pageBacked: Bool = false) {
         let size = max(byteCount, 1)
-        guard posix_memalign(&p, TensorStorage.alignment, size) == 0, let p else {
-            fatalError("out of memory allocating \(byteCount) bytes for a tensor; lower the batch size or max_length")
+        if pageBacked, size >= 1 << 16,
+           let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
+            raw = p
+            mappedBytes = size
+        } else {
+            var p: UnsafeMutableRawPointer?
+            guard posix_memalign(&p, TensorStorage.alignment, size) == 0, let p else {
+                fatalError("out of memory allocating \(byteCount) bytes for a tensor; lower the batch size or max_length")
+            }
+            if zeroed { memset(p, 0, size) }
+            raw = p
+            mappedBytes = 0
         }
-        if zeroed { memset(p, 0, size) }
-        raw = p
         self.byteCount = byteCount
         MemoryTracker.shared.allocated(byteCount)
     }
 
     deinit {
-        free(raw)
+        if mappedBytes > 0 { munmap(raw, mappedBytes) } else { free(raw) }
         MemoryTracker.shared.released(byteCount)
     }
 }
@@ -81,11 +91,11 @@ public struct Tensor: @unchecked Sendable {
     public let packed: PackedWeight?
 
     /// A zero-filled float32 (or 16-bit) tensor.
-    public init(zeros shape: [Int], type: ElementType = .float32) {
+    public init(zeros shape: [Int], type: ElementType = .float32, pageBacked: Bool = false) {
         let n = shape.reduce(1, *)
         self.shape = shape
         self.elementType = type
-        self.storage = TensorStorage(byteCount: n * type.byteSize)
+        self.storage = TensorStorage(byteCount: n * type.byteSize, pageBacked: pageBacked)
         self.offset = 0
         self.packed = nil
     }
