@@ -72,7 +72,8 @@ public final class Profiler: @unchecked Sendable {
         let covered = rows.reduce(0) { $0 + $1.seconds }
         var out = [String(format: "profile (%@): %.2f s wall", title, wall)]
         for r in rows + [("other (outside the probes)", max(0, wall - covered), 0)] {
-            out.append(String(format: "  %-44@ %9.3f s %6.1f %%  %8d calls", r.0 as NSString, r.1, wall > 0 ? 100 * r.1 / wall : 0, r.2))
+            let label = r.0.padding(toLength: max(44, r.0.count), withPad: " ", startingAt: 0)
+            out.append("  " + label + String(format: " %9.3f s %6.1f %%  %8d calls", r.1, wall > 0 ? 100 * r.1 / wall : 0, r.2))
         }
         return out
     }

@@ -370,7 +370,7 @@ struct Bench: ParsableCommand {
             print(String(format: "SmolLM2-135M shape, batch %d × %d%@: %.2f s/step, %.1f tokens/s, %.3f GFLOP/token (6·N + 12·L·T·d), %.1f GFLOP/s = %.1f %% of the %.1f GFLOP/s sgemm peak; weights %.1f MB, peak step tensor memory %.2f GB",
                          batch, seqLen, what, r.secondsPerStep, r.tokensPerSecond, r.gflopPerToken, r.achievedGFLOPS,
                          100 * r.achievedGFLOPS / peak, peak, Double(r.weightBytes) / 1e6, Double(r.peakTrackedBytes) / 1e9))
-            if profile { print(Profiler.shared.report(title: "\(steps) timed steps").joined(separator: "\n")) }
+            if profile { print(Profiler.shared.report(title: "\(steps + 1) steps, the warm-up included").joined(separator: "\n")) }
         }
     }
     struct GenerateBench: ParsableCommand {
