@@ -116,6 +116,29 @@ public struct DataPreparation {
         return all
     }
 
+    /// The files the sources read — local folders and globs expanded, Hub splits resolved (downloaded into the HF
+    /// cache if needed) — and the commit each Hub dataset was read at: what recipe.lock.yaml records.
+    public func inputFiles(_ sources: [Recipe.Source], hub: HubConfiguration = .fromEnvironment()) throws -> (files: [URL], commits: [String: String]) {
+        var files: [URL] = [], commits: [String: String] = [:]
+        for s in sources {
+            if Self.isHubDatasetID(s.path) {
+                let slice: SplitSlice
+                do { slice = try SplitSlice(s.split) } catch { throw Failure(description: "data: \(error)") }
+                do {
+                    let found = try HubClient(configuration: hub, progress: StandardProgressReporter())
+                        .datasetFiles(repo: s.path, split: slice.name, config: s.name, revision: s.revision ?? "main", dataFiles: s.dataFiles)
+                    files += found.files
+                    commits[s.path] = found.commit
+                } catch {
+                    throw Failure(description: "data \(s.path): \(error)")
+                }
+            } else {
+                files += try LocalSource.expand(s.path).map { URL(fileURLWithPath: $0) }
+            }
+        }
+        return (files, commits)
+    }
+
     /// A path that is no local file, folder or glob and reads as `org/name` (or a bare canonical `name`) is a Hub
     /// dataset id, as `load_dataset(path)` decides; a path ending in a data-file extension stays local so that a
     /// missing file is reported as such.

@@ -70,7 +70,8 @@ public struct LocalTrainer: RunExecutor {
         if let quantization { note(quantization.line) }
 
         let dataStart = Date()
-        let lockInputs = RecipeLock.inputs(model: loaded, tokenizerFolder: tokenizerFolder, dataFiles: recipe.data.train.map(\.path),
+        let dataInputs = try prep.inputFiles(recipe.data.train + recipe.data.eval)
+        let lockInputs = RecipeLock.inputs(model: loaded, tokenizerFolder: tokenizerFolder, dataFiles: dataInputs.files, datasetCommits: dataInputs.commits,
                                            chatTemplate: prep.chat?.source)
         if let locked { try RecipeLock.verify(locked, inputs: lockInputs) }
         let cache = recipe.data.cache && dataCache ? DataCache(directory: DataCache.defaultDirectory()) : nil
@@ -401,19 +402,23 @@ enum RecipeLock {
     static let sftrunVersion = "0.3.0"
 
     /// The `lock:` section: what this run really read, by sha256.
-    static func inputs(model: LoadedModel, tokenizerFolder: URL, dataFiles: [String], chatTemplate: String?) -> Value {
+    static func inputs(model: LoadedModel, tokenizerFolder: URL, dataFiles: [URL], datasetCommits: [String: String] = [:], chatTemplate: String?) -> Value {
         func hashes(_ files: [URL]) -> Value {
             .object(.init(uniqueKeysWithValues: files.compactMap { f in (try? FileDigest.sha256(of: f)).map { (f.lastPathComponent, Value.string($0)) } }))
         }
         let tokenizerFiles = DataPreparation.tokenizerFiles.map { tokenizerFolder.appendingPathComponent($0) }
             .filter { FileManager.default.fileExists(atPath: $0.path) }
-        let data = dataFiles.map { URL(fileURLWithPath: $0) }.filter { FileManager.default.fileExists(atPath: $0.path) }
+        let data = dataFiles.filter { FileManager.default.fileExists(atPath: $0.path) }
         var lock: OrderedDictionary<String, Value> = [
             "sftrun_version": .string(sftrunVersion),
             "model": .object(["source": .string(model.source.path), "files": hashes(model.weightFiles)]),
             "tokenizer": .object(["source": .string(tokenizerFolder.path), "files": hashes(tokenizerFiles)]),
             "data": .object(["files": hashes(data)]),
         ]
+        if !datasetCommits.isEmpty {
+            lock["data"] = .object(["files": hashes(data),
+                                    "hub_commits": .object(.init(uniqueKeysWithValues: datasetCommits.sorted { $0.key < $1.key }.map { ($0.key, Value.string($0.value)) }))])
+        }
         if let chatTemplate { lock["chat_template_sha256"] = .string(FileDigest.sha256(Array(chatTemplate.utf8))) }
         return .object(lock)
     }
@@ -438,6 +443,10 @@ enum RecipeLock {
             for name in Set(want.keys).union(got.keys).sorted() where want[name] != got[name] {
                 diffs.append("\(part) file \(name): locked \(want[name]?.stringValue ?? "absent"), now \(got[name]?.stringValue ?? "absent")")
             }
+        }
+        let wantCommits = locked["data"]?["hub_commits"]?.objectValue ?? [:], gotCommits = inputs["data"]?["hub_commits"]?.objectValue ?? [:]
+        for repo in Set(wantCommits.keys).union(gotCommits.keys).sorted() where wantCommits[repo] != gotCommits[repo] {
+            diffs.append("data \(repo) commit: locked \(wantCommits[repo]?.stringValue ?? "absent"), now \(gotCommits[repo]?.stringValue ?? "absent")")
         }
         for key in ["chat_template_sha256", "sftrun_version"] where locked[key] != inputs[key] {
             diffs.append("\(key): locked \(locked[key]?.stringValue ?? "absent"), now \(inputs[key]?.stringValue ?? "absent")")

@@ -270,6 +270,9 @@ final class CommandLineTests: XCTestCase {
         for f in ["model.safetensors", "config.json", "vocab.json", "merges.txt", "trainer_state.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("out/\(f)").path), f)
         }
+        let lock = try String(contentsOf: dir.appendingPathComponent("out/recipe.lock.yaml"), encoding: .utf8)
+        XCTAssertTrue(lock.contains("train-00000-of-00001.parquet:") && lock.contains("stanfordnlp/imdb: \"" + String(repeating: "9", count: 39) + "7\""),
+                      "the lock records the Hub dataset's files and commit: \(lock)")
         let snapshot = cache.appendingPathComponent("datasets--stanfordnlp--imdb/snapshots/" + String(repeating: "9", count: 39) + "7")
         XCTAssertTrue(FileManager.default.fileExists(atPath: snapshot.appendingPathComponent("plain_text/train-00000-of-00001.parquet").path))
         server.terminate()
