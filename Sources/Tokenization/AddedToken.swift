@@ -1,4 +1,5 @@
-/// An entry of tokenizer.json's `added_tokens`: matched in raw text before normalization and pre-tokenization.
+/// An entry of tokenizer.json's `added_tokens`: cut out before pre-tokenization, in the raw text or, when
+/// `normalized`, in the normalized text (see `AddedVocabulary`).
 struct AddedToken {
     var id: Int
     var content: String

@@ -6,13 +6,9 @@ import Values
 public final class Tokenizer: @unchecked Sendable {
     let json: Value
     let config: Value?
-    let added: [AddedToken]
-    let addedByContent: [[UInt8]: AddedToken]
-    let addedById: [Int: AddedToken]
-    /// Added tokens (with their UTF-8) by first byte, longest first: the scan tests only these at each byte.
-    let addedFirstByte: [[(AddedToken, [UInt8])]]
-    /// Whether any added token starts with this byte: most bytes start none, and this test touches no array.
-    let addedStarts: [Bool]
+    let addedVocabulary: AddedVocabulary
+    var addedByContent: [[UInt8]: AddedToken] { addedVocabulary.byContent }
+    var addedById: [Int: AddedToken] { addedVocabulary.byId }
     let normalizer: Normalizer?
     let preTokenizer: PreTokenizer?
     let model: TokenModel
@@ -23,28 +19,15 @@ public final class Tokenizer: @unchecked Sendable {
     public static func load(directory: URL) throws -> Tokenizer {
         let fm = FileManager.default
         let tj = directory.appendingPathComponent("tokenizer.json")
-        let cj = directory.appendingPathComponent("tokenizer_config.json")
-        let config = fm.fileExists(atPath: cj.path) ? try parseFile(cj) : nil
+        let cj = directory.appendingPathComponent("tokenizer_config.json"), sj = directory.appendingPathComponent("special_tokens_map.json")
+        var config: Value? = fm.fileExists(atPath: cj.path) ? try parseFile(cj) : nil
+        if fm.fileExists(atPath: sj.path) { config = mergingSpecialTokensMap(try parseFile(sj), into: config) }
         if fm.fileExists(atPath: tj.path) { return try Tokenizer(tokenizerJSON: try parseFile(tj), config: config) }
         let vj = directory.appendingPathComponent("vocab.json"), mt = directory.appendingPathComponent("merges.txt")
         guard fm.fileExists(atPath: vj.path), fm.fileExists(atPath: mt.path) else {
             throw TokenizerError("\(tj.path) not found (nor a slow GPT-2 vocab.json + merges.txt); the model folder needs a fast tokenizer — save it with tokenizer.save_pretrained()")
         }
-        return try Tokenizer(tokenizerJSON: try slowGPT2(vocab: parseFile(vj), merges: mt), config: config)
-    }
-
-    /// The tokenizer.json that `GPT2TokenizerFast` would convert a slow vocab.json + merges.txt into.
-    private static func slowGPT2(vocab: Value, merges url: URL) throws -> Value {
-        guard let d = FileManager.default.contents(atPath: url.path) else { throw TokenizerError("\(url.path) cannot be read; check its permissions") }
-        var merges: [Value] = []
-        for line in String(decoding: d, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
-            let l = line.hasSuffix("\r") ? line.dropLast() : line
-            if l.hasPrefix("#version") || l.isEmpty { continue }
-            merges.append(.string(String(l)))
-        }
-        return ["model": ["type": "BPE", "vocab": vocab, "merges": .array(merges)],
-                "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true],
-                "decoder": ["type": "ByteLevel"], "added_tokens": []]
+        return try Tokenizer(tokenizerJSON: try slowGPT2(vocab: parseFile(vj), merges: mt, config: config), config: config)
     }
 
     private static func parseFile(_ url: URL) throws -> Value {
@@ -74,20 +57,12 @@ public final class Tokenizer: @unchecked Sendable {
             added.append(AddedToken(id: id, content: c, special: t["special"]?.boolValue ?? false, normalized: t["normalized"]?.boolValue ?? false,
                                     lstrip: t["lstrip"]?.boolValue ?? false, rstrip: t["rstrip"]?.boolValue ?? false, singleWord: t["single_word"]?.boolValue ?? false))
         }
-        self.added = added
-        var byC: [[UInt8]: AddedToken] = [:], byI: [Int: AddedToken] = [:], fb = [[(AddedToken, [UInt8])]](repeating: [], count: 256)
-        for a in added {
-            let u = Array(a.content.utf8)
-            guard let first = u.first else { continue }
-            byC[u] = a; byI[a.id] = a; fb[Int(first)].append((a, u))
-        }
-        addedByContent = byC; addedById = byI; addedFirstByte = fb.map { $0.sorted { $0.1.count > $1.1.count } }
-        addedStarts = fb.map { !$0.isEmpty }
         func opt<T>(_ key: String, _ f: (Value) throws -> T) throws -> T? {
             guard let v = tokenizerJSON[key], !v.isNull else { return nil }
             return try f(v)
         }
         normalizer = try opt("normalizer", Normalizer.init)
+        addedVocabulary = AddedVocabulary(added, normalizer: normalizer)
         preTokenizer = try opt("pre_tokenizer", PreTokenizer.init)
         decoder = try opt("decoder", TokenDecoder.init)
         post = try opt("post_processor", PostProcessor.init) ?? PostProcessor()
@@ -149,8 +124,9 @@ public final class Tokenizer: @unchecked Sendable {
 
     /// Id of a token string (added tokens first, then the model vocab), nil when unknown.
     public func tokenToId(_ t: String) -> Int? { let k = Array(t.utf8); return addedByContent[k]?.id ?? model.vocab[k] }
-    /// Token string of an id, nil when out of the vocabulary.
-    public func idToToken(_ id: Int) -> String? { addedById[id]?.content ?? model.idToToken[id] }
+    /// Token string of an id, nil when out of the vocabulary; a normalized added token gives its normalized form,
+    /// as tokenizers' `id_to_token` does.
+    public func idToToken(_ id: Int) -> String? { addedVocabulary.decodeString(id) ?? model.idToToken[id] }
 
     /// Returns a tokenizer with `tokens` added as special tokens; tokens not yet known get ids after the
     /// current vocabulary (HF `add_special_tokens`).
@@ -170,49 +146,6 @@ public final class Tokenizer: @unchecked Sendable {
 
     // MARK: encode
 
-    /// Splits raw text into (byte range, added token or nil), leftmost-longest as HF's added vocabulary does.
-    private func splitAdded(_ bytes: [UInt8]) -> [(Range<Int>, AddedToken?, Range<Int>)] {
-        var out: [(Range<Int>, AddedToken?, Range<Int>)] = []
-        var i = 0, segStart = 0
-        let n = bytes.count
-        func isWS(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D || b == 0x0B || b == 0x0C }
-        func scalarBefore(_ p: Int) -> Unicode.Scalar? {
-            guard p > 0 else { return nil }
-            var q = p - 1
-            while q > 0 && (bytes[q] & 0xC0) == 0x80 { q -= 1 }
-            return String(decoding: bytes[q..<p], as: UTF8.self).unicodeScalars.first
-        }
-        func scalarAt(_ p: Int) -> Unicode.Scalar? {
-            guard p < n else { return nil }
-            var q = p + 1
-            while q < n && (bytes[q] & 0xC0) == 0x80 { q += 1 }
-            return String(decoding: bytes[p..<q], as: UTF8.self).unicodeScalars.first
-        }
-        while i < n {
-            var matched: AddedToken? = nil
-            if addedStarts[Int(bytes[i])] {
-                for (c, u) in addedFirstByte[Int(bytes[i])] {
-                    if i + u.count <= n && bytes[i..<i + u.count].elementsEqual(u) {
-                        if c.singleWord {
-                            if let b = scalarBefore(i), isRustWordChar(b) { continue }
-                            if let a = scalarAt(i + u.count), isRustWordChar(a) { continue }
-                        }
-                        matched = c; break
-                    }
-                }
-            }
-            guard let m = matched else { i += 1; while i < n && (bytes[i] & 0xC0) == 0x80 { i += 1 }; continue }
-            var lo = i, hi = i + m.content.utf8.count
-            if m.lstrip { while lo > segStart && isWS(bytes[lo - 1]) { lo -= 1 } }
-            if m.rstrip { while hi < n && isWS(bytes[hi]) { hi += 1 } }
-            if lo > segStart { out.append((segStart..<lo, nil, segStart..<lo)) }
-            out.append((lo..<hi, m, i..<i + m.content.utf8.count))
-            i = hi; segStart = hi
-        }
-        if segStart < n { out.append((segStart..<n, nil, segStart..<n)) }
-        return out
-    }
-
     /// Encodes like `tokenizer(text, pair, add_special_tokens=...)`: added tokens, normalizer, pre-tokenizer,
     /// model, then the post-processor (its `pair` template for two texts; special tokens only when
     /// `addSpecialTokens`). Offsets are UTF-8 byte ranges of `text`, or of `pair` for the second sequence's tokens.
@@ -223,16 +156,22 @@ public final class Tokenizer: @unchecked Sendable {
     private func encodeSequence(_ text: String) -> Encoding {
         let bytes = Array(text.utf8)
         var enc = Encoding()
-        for (r, a, content) in splitAdded(bytes) {
+        /// The original byte range of scalars `sr` of a normalized piece.
+        func original(_ w: NString, _ sr: Range<Int>) -> Range<Int> {
+            w.align[sr.lowerBound].lowerBound..<max(w.align[sr.lowerBound].lowerBound, w.align[sr.upperBound - 1].upperBound)
+        }
+        for (r, a, content) in addedVocabulary.splitRaw(bytes) {
             if let a { enc.ids.append(a.id); enc.offsets.append(post.trimOffsets ? content : r); enc.specialTokensMask.append(false); continue }
-            var ns = NString(utf8: bytes, r)
-            normalizer?.apply(&ns)
-            let words = preTokenizer?.apply([ns]) ?? [ns]
-            for w in words where !w.scalars.isEmpty {
-                for (id, sr) in model.tokenize(w) {
-                    enc.ids.append(id)
-                    enc.offsets.append(w.align[sr.lowerBound].lowerBound..<max(w.align[sr.lowerBound].lowerBound, w.align[sr.upperBound - 1].upperBound))
-                    enc.specialTokensMask.append(false)
+            var whole = NString(utf8: bytes, r)
+            normalizer?.apply(&whole)
+            for (sr, a, matched) in addedVocabulary.splitNormalized(whole) where !sr.isEmpty {
+                if let a { enc.ids.append(a.id); enc.offsets.append(original(whole, post.trimOffsets ? matched : sr)); enc.specialTokensMask.append(false); continue }
+                let ns = sr.count == whole.scalars.count ? whole : whole.slice(sr)
+                let words = preTokenizer?.apply([ns]) ?? [ns]
+                for w in words where !w.scalars.isEmpty {
+                    for (id, tr) in model.tokenize(w) {
+                        enc.ids.append(id); enc.offsets.append(original(w, tr)); enc.specialTokensMask.append(false)
+                    }
                 }
             }
         }
@@ -256,8 +195,10 @@ public final class Tokenizer: @unchecked Sendable {
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
         var tokens: [String] = []
         for id in ids {
-            if skipSpecialTokens, addedById[id]?.special == true { continue }
-            if let t = idToToken(id) { tokens.append(t) }
+            guard let t = idToToken(id) else { continue }
+            // tokenizers skips by string: a normalized special token shown in another form is kept.
+            if skipSpecialTokens, addedVocabulary.specialContents.contains(t) { continue }
+            tokens.append(t)
         }
         guard let decoder else { return tokens.joined(separator: " ") }
         return decoder.decodeChain(tokens).joined()

@@ -89,6 +89,45 @@ final class TokenizerParityTests: XCTestCase {
     }
     func testSlowGPT2VocabAndMergesFilesMatchTokenizers() throws { _ = try check("slow_gpt2") }
 
+    func testNormalizedAddedTokensMatchAfterNFKCAndLowercase() throws { _ = try check("added_norm_lower") }
+    func testNormalizedAddedTokensMatchAfterLlamaPrependAndReplace() throws { _ = try check("added_norm_llama") }
+    func testNormalizedAddedTokensStripWhitespaceInTheNormalizedText() throws { _ = try check("added_norm_strip") }
+
+    func testNormalizedAddedTokenIsFoundOnlyInTheNormalizedText() throws {
+        let tok = try Tokenizer.load(directory: Self.dir("added_norm_lower"))
+        let hello = try XCTUnwrap(tok.tokenToId("HELLO"))
+        XCTAssertEqual(tok.encode("HeLLo", addSpecialTokens: false).ids, [hello])
+        XCTAssertEqual(tok.idToToken(hello), "hello", "tokenizers reports (and decodes) the normalized form")
+        let eot = try XCTUnwrap(tok.tokenToId("<|endoftext|>"))
+        XCTAssertFalse(tok.encode("HEL<|endoftext|>LO", addSpecialTokens: false).ids.contains(hello), "a non-normalized token cuts first")
+        XCTAssertTrue(tok.encode("HEL<|endoftext|>LO", addSpecialTokens: false).ids.contains(eot))
+    }
+
+    /// transformers' `AutoTokenizer` on the OPT-style slow files (vocab.json + merges.txt, no tokenizer.json) in
+    /// HubClientTests' fixture: `</s>` prepended as BOS, `</s>`/`<pad>` split out as special tokens.
+    func testOPTSlowTokenizerFilesMatchTransformers() throws {
+        let folder = TestSupport.packageRoot.appendingPathComponent("Tests/HubClientTests/Fixtures/hub/facebook--opt-350m")
+        let tok = try Tokenizer.load(directory: folder)
+        let exp = try JSON.parse(bytes: [UInt8](Data(contentsOf: Self.dir("opt_slow").appendingPathComponent("expected.json"))))
+        XCTAssertEqual(tok.vocabSize, exp["vocab_size"]?.intValue)
+        XCTAssertEqual(tok.bosTokenId, 2)
+        let cases = exp["cases"]?.arrayValue ?? []
+        XCTAssertGreaterThan(cases.count, 50)
+        var ok = 0
+        for c in cases {
+            let text = try XCTUnwrap(c["text"]?.stringValue)
+            let ids = (c["ids"]?.arrayValue ?? []).compactMap(\.intValue), ids0 = (c["ids_no_special"]?.arrayValue ?? []).compactMap(\.intValue)
+            let e1 = tok.encode(text).ids, e0 = tok.encode(text, addSpecialTokens: false).ids
+            XCTAssertEqual(e1, ids, "ids for \(text.debugDescription)")
+            XCTAssertEqual(e0, ids0, "ids (no special) for \(text.debugDescription)")
+            XCTAssertEqual(tok.decode(ids), c["decode"]?.stringValue, "decode of \(text.debugDescription)")
+            XCTAssertEqual(tok.decode(ids, skipSpecialTokens: true), c["decode_skip"]?.stringValue, "decode (skip) of \(text.debugDescription)")
+            if e1 == ids && e0 == ids0 { ok += 1 }
+        }
+        XCTAssertEqual(tok.encode("a", pair: "b").ids.filter { $0 == 2 }.count, 2, "a pair gets </s> before each sequence")
+        print("PARITY opt_slow: ids \(ok)/\(cases.count)")
+    }
+
     func testVeryLongInputRoundTripsThroughByteLevel() throws {
         let tok = try Tokenizer.load(directory: Self.dir("smollm2"))
         let text = String(repeating: "word ", count: 20_000) + String(repeating: " ", count: 50_000) + String(repeating: "ab", count: 5_000)
