@@ -40,7 +40,7 @@ public final class ChatSession {
         let text = try prompt(adding: user)
         let ids = generator.tokenizer.encode(text, addSpecialTokens: false).ids
         let out = generator.generate(ids, options, cache: cache, emit: emit)
-        let reply = generator.tokenizer.decode(out, skipSpecialTokens: true)
+        let reply = generator.tokenizer.decodeText(out, skipSpecialTokens: true)
         messages += [["role": "user", "content": .string(user)], ["role": "assistant", "content": .string(reply)]]
         return reply
     }

@@ -73,7 +73,7 @@ public enum EvalCommand {
                     let want = row["completion"]!.stringValue!.trimmingCharacters(in: .whitespacesAndNewlines)
                     o.maxNewTokens = prep.tokenizer.encode(want, addSpecialTokens: false).ids.count + 4
                     let ids = try g.promptIds(text: row["prompt"]!.stringValue!, messages: nil)
-                    let got = prep.tokenizer.decode(g.generate(ids, o), skipSpecialTokens: true).trimmingCharacters(in: .whitespacesAndNewlines)
+                    let got = prep.tokenizer.decodeText(g.generate(ids, o), skipSpecialTokens: true).trimmingCharacters(in: .whitespacesAndNewlines)
                     if got == want { hits += 1 }
                     if i < show { FileHandle.standardError.write(Data("\(got == want ? "✓" : "✗") \(JSON.quote(row["prompt"]!.stringValue!)) → \(JSON.quote(got)) (want \(JSON.quote(want)))\n".utf8)) }
                 }

@@ -67,7 +67,7 @@ public struct Generator {
             let next = o.temperature <= 0 ? Self.argmax(logits) : Self.sample(logits, o, &rng)
             if eos.contains(next) { break }
             out.append(next)
-            let text = tokenizer.decode(out, skipSpecialTokens: true)
+            let text = tokenizer.decodeText(out, skipSpecialTokens: true)
             if text.hasPrefix(shown), !text.hasSuffix("\u{FFFD}") {
                 emit(String(text.dropFirst(shown.count)))
                 shown = text

@@ -203,4 +203,24 @@ public final class Tokenizer: @unchecked Sendable {
         guard let decoder else { return tokens.joined(separator: " ") }
         return decoder.decodeChain(tokens).joined()
     }
+
+    /// tokenizer_config.json's `clean_up_tokenization_spaces` (transformers' default when absent: false).
+    public var cleansUpTokenizationSpaces: Bool { config?["clean_up_tokenization_spaces"]?.boolValue ?? false }
+
+    /// Decodes as transformers' `tokenizer.decode` does: the decoder chain, then, when tokenizer_config.json asks
+    /// for it, `clean_up_tokenization` (spaces before punctuation and English contractions removed).
+    public func decodeText(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+        let text = decode(ids, skipSpecialTokens: skipSpecialTokens)
+        return cleansUpTokenizationSpaces ? Self.cleanUpTokenization(text) : text
+    }
+
+    /// transformers' `clean_up_tokenization`, replacement for replacement.
+    public static func cleanUpTokenization(_ text: String) -> String {
+        var t = text
+        for (from, to) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
+                           (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
+            t = t.replacingOccurrences(of: from, with: to)
+        }
+        return t
+    }
 }
