@@ -22,20 +22,7 @@ final class TiedModulesToSaveTests: XCTestCase {
         return model
     }
 
-    func batch() throws -> ModelInput {
-        let f = try SafeTensorsFile(url: base.appendingPathComponent("batch.safetensors"))
-        func ints(_ k: String) throws -> [Int32] { try f.floats(k).map { Int32($0) } }
-        let shape = try f.info("input_ids").shape
-        return ModelInput(batch: shape[0], seqLen: shape[1], inputIds: try ints("input_ids"), labels: try ints("labels"),
-                          attentionMask: try ints("attention_mask").map { $0 != 0 })
-    }
-
-    func realLogits(_ model: CausalLM, _ input: ModelInput) -> [Float] {
-        let logits = model.logits(input).toArray(), vocab = model.config.vocabSize
-        var real: [Float] = []
-        for (i, ok) in input.attentionMask!.enumerated() where ok { real += logits[(i * vocab)..<((i + 1) * vocab)] }
-        return real
-    }
+    func batch() throws -> ModelInput { try fixtureBatch(base) }
 
     func testLossLogitsAndGradientsOfTheUntiedCopiesMatchPEFT() throws {
         for (name, modules) in Self.cases.sorted(by: { $0.key < $1.key }) {

@@ -95,30 +95,38 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    /// 10 LoRA steps of `family`'s fixture model from the adapter the fixture script saved (after `prepare`, e.g.
+    /// quantizing the base), checked against the log `tag`: step 1 within 1e-5, later steps and grad norms within 1e-3.
+    func checkLoRARun(family: String, tag: String, in dir: URL, prepare: (CausalLM) throws -> Void = { _ in }) throws -> CausalLM {
+        let fx = try fixture(tag)
+        let base = TestSupport.packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/\(family)")
+        let m = CausalLM(config: try DecoderConfig.load(directory: base), backend: CPUBackend(threads: 2))
+        try ModelCheckpoint.load(m, from: try weightSource(directory: base))
+        try prepare(m)
+        let start = TestSupport.packageRoot.appendingPathComponent("Tests/TrainingTests/Fixtures/trainer/\(family)-lora-start")
+        let loaded = try AdapterFile.load(directory: start, into: m)
+        var s = TrainerSettings(outputDir: dir.appendingPathComponent(tag))
+        s.maxSteps = 10; s.batchSize = 2; s.gradientAccumulationSteps = 2; s.learningRate = fx.settings["lr"]!
+        s.warmupSteps = 2; s.loggingSteps = 1; s.shuffle = false
+        let examples = fx.examples
+        let t = try SFTTrainer(model: m, settings: s, trainItems: examples.count, collate: { Collator.pad($0.map { examples[$0] }, padID: 0) },
+                               evalBatches: [], persistence: SavedWeights(model: m), digest: { _ in "" },
+                               trainable: LoRA.trainableParameters(m, loaded.adapters))
+        let got = stepEntries(try t.train().state)
+        XCTAssertEqual(got.count, 10)
+        for (i, (g, want)) in zip(got, fx.log).enumerated() {
+            XCTAssertEqual(g.loss, want["loss"]!, accuracy: (i == 0 ? 1e-5 : 1e-3) * want["loss"]!, "\(tag) step \(i + 1) loss")
+            XCTAssertEqual(g.gradNorm, want["grad_norm"]!, accuracy: 1e-3 * want["grad_norm"]!, "\(tag) step \(i + 1) grad_norm")
+        }
+        return m
+    }
+
     /// LoRA training against peft + the same PyTorch loop, starting from the adapter the fixture script saved.
     func testLoRALogHistoryMatchesPEFT() throws {
         let dir = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         for name in ["llama", "opt350m"] {
-            let fx = try fixture("\(name)-lora")
-            let base = TestSupport.packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/\(name)")
-            let m = CausalLM(config: try DecoderConfig.load(directory: base), backend: CPUBackend(threads: 2))
-            try ModelCheckpoint.load(m, from: try weightSource(directory: base))
-            let start = TestSupport.packageRoot.appendingPathComponent("Tests/TrainingTests/Fixtures/trainer/\(name)-lora-start")
-            let loaded = try AdapterFile.load(directory: start, into: m)
-            var s = TrainerSettings(outputDir: dir.appendingPathComponent(name))
-            s.maxSteps = 10; s.batchSize = 2; s.gradientAccumulationSteps = 2; s.learningRate = fx.settings["lr"]!
-            s.warmupSteps = 2; s.loggingSteps = 1; s.shuffle = false
-            let examples = fx.examples
-            let t = try SFTTrainer(model: m, settings: s, trainItems: examples.count, collate: { Collator.pad($0.map { examples[$0] }, padID: 0) },
-                                   evalBatches: [], persistence: SavedWeights(model: m), digest: { _ in "" },
-                                   trainable: LoRA.trainableParameters(m, loaded.adapters))
-            let got = stepEntries(try t.train().state)
-            XCTAssertEqual(got.count, 10)
-            for (i, (g, want)) in zip(got, fx.log).enumerated() {
-                XCTAssertEqual(g.loss, want["loss"]!, accuracy: (i == 0 ? 1e-5 : 1e-3) * want["loss"]!, "\(name) LoRA step \(i + 1) loss")
-                XCTAssertEqual(g.gradNorm, want["grad_norm"]!, accuracy: 1e-3 * want["grad_norm"]!, "\(name) LoRA step \(i + 1) grad_norm")
-            }
+            let m = try checkLoRARun(family: name, tag: "\(name)-lora", in: dir)
             XCTAssertTrue(m.params.all.allSatisfy { !$0.trainable }, "the base stays frozen")
         }
     }
@@ -130,25 +138,8 @@ final class TrainerTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         for (tag, config) in [("llama-qlora-nf4-dq", BitsAndBytesConfig(mode: .fourBit(.nf4), doubleQuant: true)),
                               ("llama-qlora-fp4", BitsAndBytesConfig(mode: .fourBit(.fp4)))] {
-            let fx = try fixture(tag)
-            let base = TestSupport.packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/llama")
-            let m = CausalLM(config: try DecoderConfig.load(directory: base), backend: CPUBackend(threads: 2))
-            try ModelCheckpoint.load(m, from: try weightSource(directory: base))
-            XCTAssertEqual(Quantizer.quantize(m, config).layers, m.linearLayers.count)
-            let start = TestSupport.packageRoot.appendingPathComponent("Tests/TrainingTests/Fixtures/trainer/llama-lora-start")
-            let loaded = try AdapterFile.load(directory: start, into: m)
-            var s = TrainerSettings(outputDir: dir.appendingPathComponent(tag))
-            s.maxSteps = 10; s.batchSize = 2; s.gradientAccumulationSteps = 2; s.learningRate = fx.settings["lr"]!
-            s.warmupSteps = 2; s.loggingSteps = 1; s.shuffle = false
-            let examples = fx.examples
-            let t = try SFTTrainer(model: m, settings: s, trainItems: examples.count, collate: { Collator.pad($0.map { examples[$0] }, padID: 0) },
-                                   evalBatches: [], persistence: SavedWeights(model: m), digest: { _ in "" },
-                                   trainable: LoRA.trainableParameters(m, loaded.adapters))
-            let got = stepEntries(try t.train().state)
-            XCTAssertEqual(got.count, 10)
-            for (i, (g, want)) in zip(got, fx.log).enumerated() {
-                XCTAssertEqual(g.loss, want["loss"]!, accuracy: (i == 0 ? 1e-5 : 1e-3) * want["loss"]!, "\(tag) step \(i + 1) loss")
-                XCTAssertEqual(g.gradNorm, want["grad_norm"]!, accuracy: 1e-3 * want["grad_norm"]!, "\(tag) step \(i + 1) grad_norm")
+            let m = try checkLoRARun(family: "llama", tag: tag, in: dir) { m in
+                XCTAssertEqual(Quantizer.quantize(m, config).layers, m.linearLayers.count)
             }
             XCTAssertTrue(m.linearLayers.allSatisfy { $0.weight.value.elementType == .packed && !$0.weight.trainable })
         }
