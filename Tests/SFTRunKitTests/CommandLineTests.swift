@@ -115,8 +115,11 @@ final class CommandLineTests: XCTestCase {
     func testBareRecipeArgumentTrainsAndWritesAnHFModelFolder() throws {
         let dir = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let r = try run([try tinyRecipe(dir)])
+        let r = try run([try tinyRecipe(dir), "--profile"])
         XCTAssertEqual(r.status, 0, r.err)
+        for label in ["profile (sftrun train)", "linear forward", "linear backward (weight grad)", "attention backward", "optimizer step", "data (collate)"] {
+            XCTAssertTrue(r.err.contains(label), "--profile prints \(label): \(r.err)")
+        }
         let out = dir.appendingPathComponent("out")
         for f in ["model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "trainer_state.json", "metrics.jsonl",
                   "recipe.resolved.yaml", "recipe.lock.yaml", "loss.svg", "checkpoint-3/manifest.json", "checkpoint-3/optimizer.safetensors"] {
