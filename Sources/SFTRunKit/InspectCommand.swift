@@ -66,15 +66,8 @@ public struct InspectCommand {
                 out("packing (\(strategy.rawValue)): \(rows.count) rows of \(m), efficiency \(String(format: "%.1f", 100 * Double(used) / Double(max(rows.count * m, 1)))) %")
             }
             for s in prepared.skipped.prefix(3) { err("dropped: \(s)") }
-            if let eos = prep.tokenizer.eosTokenId, !prepared.examples.isEmpty,
-               !prepared.examples.contains(where: { e in zip(e.inputIDs, e.labels).contains { $0.0 == eos && $0.1 != TokenizedExample.ignoreIndex } }) {
-                err("warning: the EOS token (\(prep.tokenizer.eosToken ?? "")) never carries a label, so the model cannot learn to stop; check data.add_eos and the chat template")
-            }
-            let unsupervised = Double(prepared.skipped.count) / Double(max(loaded.rows.count, 1))
-            if unsupervised > recipe.data.maxUnsupervisedFraction {
-                err("\(String(format: "%.1f", unsupervised * 100)) % of the examples carry no loss (more than data.max_unsupervised_fraction \(recipe.data.maxUnsupervisedFraction)); first: \(prepared.skipped.first ?? "")")
-                return 1
-            }
+            for w in try DataChecks.labelChecks(examples: prepared.examples, dropped: prepared.skipped, tokenizer: prep.tokenizer,
+                                                maxUnsupervisedFraction: recipe.data.maxUnsupervisedFraction) { err(w) }
             return 0
         } catch {
             err("\(error)")

@@ -83,6 +83,9 @@ public struct LocalTrainer: RunExecutor {
             (train.examples, evalExamples) = Self.split(train.examples, size: recipe.data.valSetSize, seed: UInt64(recipe.training.seed))
         }
         if !train.skipped.isEmpty { note("data: skipped \(train.skipped.count) row(s); first: \(train.skipped[0])") }
+        note(DataChecks.summary(train.examples, dropped: train.skipped.count, truncated: train.truncated))
+        for w in try DataChecks.labelChecks(examples: train.examples, dropped: train.skipped, tokenizer: prep.tokenizer,
+                                            maxUnsupervisedFraction: recipe.data.maxUnsupervisedFraction) { note(w) }
         let padID = prep.tokenizer.padTokenId ?? prep.tokenizer.eosTokenId ?? 0
         for e in train.examples + evalExamples {
             if let bad = e.inputIDs.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
@@ -103,8 +106,19 @@ public struct LocalTrainer: RunExecutor {
             collate = { idx in Collator.pad(idx.map { examples[$0] }, padID: padID, padToMultipleOf: recipe.data.padToMultipleOf) }
         }
         let evalBatchSize = recipe.training.perDeviceEvalBatchSize
-        let evalBatches = stride(from: 0, to: evalExamples.count, by: evalBatchSize).map {
-            Collator.pad(Array(evalExamples[$0..<min(evalExamples.count, $0 + evalBatchSize)]), padID: padID, padToMultipleOf: recipe.data.padToMultipleOf)
+        let evalBatches: [PaddedBatch]
+        if recipe.data.evalPacking {
+            // eval_packing (default: as packing): the eval set packed like the training set, per-example positions.
+            let strategy = PackingStrategy(rawValue: recipe.data.packingStrategy) ?? .bfd
+            let rows = Packer.pack(evalExamples.map { [$0.inputIDs, $0.labels] }, seqLength: recipe.data.maxLength ?? 1024, strategy: strategy)
+            if !evalExamples.isEmpty { note("data: \(evalExamples.count) eval examples packed into \(rows.count) row(s) (eval_packing)") }
+            evalBatches = stride(from: 0, to: rows.count, by: evalBatchSize).map {
+                Collator.packed(Array(rows[$0..<min(rows.count, $0 + evalBatchSize)]), padID: padID)
+            }
+        } else {
+            evalBatches = stride(from: 0, to: evalExamples.count, by: evalBatchSize).map {
+                Collator.pad(Array(evalExamples[$0..<min(evalExamples.count, $0 + evalBatchSize)]), padID: padID, padToMultipleOf: recipe.data.padToMultipleOf)
+            }
         }
 
         let out = URL(fileURLWithPath: recipe.training.outputDir)

@@ -289,6 +289,39 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(missing.err.contains("split 'test'") && missing.err.contains("offline"), missing.err)
     }
 
+    /// The label checks run before training: when (nearly) every example carries no loss, train stops with the
+    /// reason and the fix, and writes no model.
+    func testTrainStopsWhenExamplesCarryNoLoss() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recipe = try tinyRecipe(dir, steps: 2)
+        let data = dir.appendingPathComponent("long.jsonl")
+        try String(repeating: "{\"prompt\": \"A very long prompt that goes well past eight tokens for sure\", \"completion\": \" x\"}\n", count: 4)
+            .write(to: data, atomically: true, encoding: .utf8)
+        let r = try run([recipe, "--set", "data.train=[{path: \(data.path)}]", "--set", "data.max_length=8"])
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains("% of the examples carry no loss (more than data.max_unsupervised_fraction 0.01)"), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("out/model.safetensors").path))
+    }
+
+    /// eval_packing (default: as packing) packs the eval set; with per-example positions and segment masks the
+    /// eval loss equals the padded eval's.
+    func testPackedEvalGivesThePaddedEvalLoss() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recipe = try tinyRecipe(dir, steps: 2)
+        func evalLoss(_ extra: [String], _ out: String) throws -> Double? {
+            let r = try run([recipe, "--set", "data.packing=true", "--set", "data.val_set_size=6", "--set", "training.eval_strategy=steps",
+                             "--set", "training.eval_steps=2", "--set", "training.output_dir=\(dir.path)/\(out)"] + extra)
+            XCTAssertEqual(r.status, 0, r.err)
+            XCTAssertEqual(r.err.contains("data: 6 eval examples packed into 3 row(s) (eval_packing)"), extra.isEmpty, r.err)
+            let state = try JSON.parse(bytes: [UInt8](try Data(contentsOf: dir.appendingPathComponent("\(out)/trainer_state.json"))))
+            return state["log_history"]?.arrayValue?.compactMap { $0["eval_loss"]?.doubleValue }.first
+        }
+        let packed = try XCTUnwrap(try evalLoss([], "packed")), padded = try XCTUnwrap(try evalLoss(["--set", "data.eval_packing=false"], "padded"))
+        XCTAssertEqual(packed, padded, accuracy: 1e-5 * padded)
+    }
+
     func testFeaturesNotInThisBuildAndMisusedFlagsAreNamed() throws {
         let dir = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -159,7 +159,9 @@ final class DataCacheTests: XCTestCase {
             XCTAssertEqual(p.terminationStatus, 0, text)
             return text
         }
-        XCTAssertTrue(try train(["--no-data-cache"]).contains("data:") == false)
+        let uncached = try train(["--no-data-cache"])
+        XCTAssertFalse(uncached.contains("data: tokenized") || uncached.contains("data: cache hit"), uncached)
+        XCTAssertTrue(uncached.contains("data: 40 training examples (0 dropped)"), uncached)
         XCTAssertEqual(DataCache(directory: dir.appendingPathComponent("c")).entries().count, 0, "--no-data-cache writes nothing")
         XCTAssertTrue(try train([]).contains("data: tokenized 40 examples, cached at \(dir.appendingPathComponent("c").path)/"))
         XCTAssertTrue(try train(["--set", "training.learning_rate=0.01"]).contains("data: cache hit \(dir.appendingPathComponent("c").path)/"))
