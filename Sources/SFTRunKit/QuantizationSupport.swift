@@ -59,7 +59,7 @@ enum QuantizationSupport {
             let ratio = s.floatBytes == 0 ? 1 : Double(s.packedBytes) / Double(s.floatBytes)
             return (requested, "quantization: \(s.layers) linear layers in \(requested.label): \(megabytes(s.floatBytes)) float32 → \(megabytes(s.packedBytes)) (\(String(format: "%.2f", ratio))×)")
         }
-        let config = loaded.quantization!
+        guard let config = loaded.quantization ?? requested else { return nil }
         return (config, "quantization: pre-quantized checkpoint (\(config.label)); base weights stay packed")
     }
 }
