@@ -15,11 +15,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     ],
     targets: [
-        // C libraries (Debian: libyaml-dev, libopenblas-dev, libcurl4-openssl-dev, libpcre2-dev).
+        // C libraries (Debian: libyaml-dev, libopenblas-dev, libcurl4-openssl-dev, libpcre2-dev, zlib1g-dev, libzstd-dev).
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         .target(name: "Values", dependencies: [
             "CYAML", .product(name: "OrderedCollections", package: "swift-collections"),
@@ -35,7 +37,7 @@ let package = Package(
         .target(name: "Quantization", dependencies: ["Models", "TensorCore", "WeightFiles", "Values"]),
         .target(name: "Training", dependencies: ["Models", "TensorCore", "Datasets", "WeightFiles", "Values",
                                                 .product(name: "OrderedCollections", package: "swift-collections")]),
-        .target(name: "Datasets", dependencies: ["Values", .product(name: "OrderedCollections", package: "swift-collections")]),
+        .target(name: "Datasets", dependencies: ["Values", "CZlib", "CZstd", .product(name: "OrderedCollections", package: "swift-collections")]),
         .target(name: "SFTRunKit", dependencies: ["Values", "Recipes", "Tokenization", "HubClient", "TensorCore", "WeightFiles", "Models", "PEFT", "Quantization", "Datasets", "Training"]),
         .executableTarget(name: "sftrun", dependencies: [
             "SFTRunKit", "HubClient", "Tokenization", "Models", "Quantization", "TensorCore", "Values", .product(name: "ArgumentParser", package: "swift-argument-parser"),

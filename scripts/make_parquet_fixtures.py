@@ -33,7 +33,9 @@ def plain(value, kind):
     return value
 
 
-def write(name, table, **options):
+def write(name, table, rows_name=None, **options):
+    """Writes `<name>.parquet` and the rows pyarrow reads back to `<rows_name or name>.json` (files that hold the same
+    rows in different layouts share one)."""
     path = out / f"{name}.parquet"
     pq.write_table(table, path, **options)
     read = pq.read_table(path)
@@ -42,7 +44,7 @@ def write(name, table, **options):
         if pa.types.is_date32(f.type) or pa.types.is_timestamp(f.type):
             read = read.set_column(i, f.name, read.column(i).cast(pa.int32() if pa.types.is_date32(f.type) else pa.int64()))
     rows = [{f.name: plain(r[f.name], f.type) for f in read.schema} for r in read.to_pylist()]
-    (out / f"{name}.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+    (out / f"{rows_name or name}.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     return path
 
 
@@ -142,9 +144,47 @@ write("byte_stream_split", pa.table({
     "d": pa.array([0.1, 2.0, None, -1e300, 5.5], pa.float64()),
 }), compression="snappy", use_dictionary=False, column_encoding={"f": "BYTE_STREAM_SPLIT", "d": "BYTE_STREAM_SPLIT"})
 
+# GZIP and ZSTD pages (read through Debian's zlib and libzstd): strings, integers, floats, nulls and the nested
+# messages column, plain and dictionary values, data pages v1 and v2, several pages per column. The eight files hold
+# the same rows, so they share compressed.json.
+roles = ["system", "user", "assistant"]
+compressed = pa.table({
+    "text": pa.array([None if i % 7 == 3 else f"row {i}: " + "lorem ipsum " * (i % 5) for i in range(48)]),
+    "n": pa.array([None if i % 5 == 4 else (i * 7919) % 1000 - 500 for i in range(48)], pa.int64()),
+    "x": pa.array([None if i % 6 == 5 else i / 8 - 2.5 for i in range(48)], pa.float64()),
+    "f": pa.array([float(i % 4) - 0.5 for i in range(48)], pa.float32()),
+    "label": pa.array([["yes", "no", None][i % 3] for i in range(48)]),
+    "messages": pa.array([None if i % 11 == 10 else
+                          [{"role": roles[(i + j) % 3], "content": None if (i + j) % 9 == 8 else f"turn {j} of {i}"} for j in range(i % 4)]
+                          for i in range(48)], pa.list_(message)),
+})
+for codec in ("gzip", "zstd"):
+    for version in ("1.0", "2.0"):
+        for dictionary in (False, True):
+            write(f"{codec}_{'dictionary' if dictionary else 'plain'}_v{version[0]}", compressed, rows_name="compressed",
+                  compression=codec, use_dictionary=dictionary, data_page_version=version, data_page_size=256, write_batch_size=8)
+
+# Raw GZIP and ZSTD streams of known text, for the codec tests (truncated at every length, sizes wrong).
+stream_text = ("Parquet page bytes, said twice. " * 2 + "0123456789" * 3).encode()
+(out / "stream.txt").write_bytes(stream_text)
+(out / "stream.gz").write_bytes(pa.compress(stream_text, "gzip", asbytes=True))
+(out / "stream.zst").write_bytes(pa.compress(stream_text, "zstd", asbytes=True))
+
+
+def damaged(name, source, magic, start, length):
+    """A copy of `source` whose first compressed page (found by its stream magic) has `length` bytes overwritten
+    from `start` bytes into the stream: the page headers stay intact, so only the codec can notice."""
+    whole = bytearray((out / f"{source}.parquet").read_bytes())
+    at = whole.index(magic, 4)
+    whole[at + start: at + start + length] = b"\xa5" * length
+    (out / f"{name}.parquet").write_bytes(bytes(whole))
+
+
+damaged("gzip_damaged", "gzip_plain_v1", b"\x1f\x8b\x08", 12, 6)
+damaged("zstd_damaged", "zstd_plain_v1", b"\x28\xb5\x2f\xfd", 6, 3)
+
 # Files the reader refuses, with a message saying what to do.
-pq.write_table(pa.table({"text": ["zstd row"]}), out / "zstd.parquet", compression="zstd")
-pq.write_table(pa.table({"text": ["gzip row"]}), out / "gzip.parquet", compression="gzip")
+pq.write_table(pa.table({"text": ["brotli row"]}), out / "brotli.parquet", compression="brotli")
 whole = (out / "chat_snappy.parquet").read_bytes()
 (out / "truncated.parquet").write_bytes(whole[: len(whole) // 2])
 

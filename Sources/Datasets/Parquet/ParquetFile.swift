@@ -3,7 +3,7 @@ import Values
 
 /// A Parquet file (the Hugging Face Hub's dataset format), read into memory: its schema, row count and rows as
 /// `Value` objects, nested columns included (a chat `messages` column becomes an array of {role, content} objects).
-/// Reads UNCOMPRESSED and SNAPPY pages; other codecs are refused with a message saying how to re-save the file.
+/// Reads UNCOMPRESSED, SNAPPY, GZIP and ZSTD pages; other codecs are refused with a message saying how to re-save the file.
 public struct ParquetFile: Sendable {
     /// A top-level column: its name and a readable type such as `string` or `list<struct<role: string, content: string>>`.
     public struct Column: Sendable, Equatable, CustomStringConvertible {

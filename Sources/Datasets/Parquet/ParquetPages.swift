@@ -26,7 +26,9 @@ struct ColumnChunkReader {
         var cursor = ByteCursor(bytes, from: start, to: end, what: "column \(column)'s pages")
         var out = LeafData()
         var dictionary: [Value]?
+        var page = -1
         while out.count < meta.numValues && cursor.remaining > 0 {
+            page += 1
             var thrift = ThriftCompactReader(cursor)
             let header = try PageHeader(try thrift.readStruct())
             cursor = thrift.cursor
@@ -39,15 +41,15 @@ struct ColumnChunkReader {
             }
             switch header.type {
             case .dictionaryPage:
-                let page = try decompress(bytes[body], size: header.uncompressedSize)
+                let values = try decompress(bytes[body], size: header.uncompressedSize, page: page)
                 guard header.encoding == .plain || header.encoding == .plainDictionary else {
                     throw ParquetProblem(reason: "column \(column)'s dictionary page uses encoding \(header.rawEncoding), not PLAIN")
                 }
-                var c = ByteCursor(page, what: "column \(column)'s dictionary page")
+                var c = ByteCursor(values, what: "column \(column)'s dictionary page")
                 dictionary = try ColumnDecoding.plain(&c, kind: kind, count: header.numValues)
             case .dataPage:
-                let page = try decompress(bytes[body], size: header.uncompressedSize)
-                var c = ByteCursor(page, what: "column \(column)'s data page")
+                let values = try decompress(bytes[body], size: header.uncompressedSize, page: page)
+                var c = ByteCursor(values, what: "column \(column)'s data page")
                 for (max, encoding) in [(leaf.maxRepetition, header.repetitionLevelEncoding), (leaf.maxDefinition, header.definitionLevelEncoding)] where max > 0 {
                     guard encoding == Encoding.rle.rawValue else {
                         throw ParquetProblem(reason: "column \(column) stores levels with the deprecated BIT_PACKED encoding",
@@ -67,7 +69,7 @@ struct ColumnChunkReader {
                 _ = try c.take(header.definitionLevelsLength)
                 let valueBytes = bytes[c.position..<body.upperBound]
                 let valuesSize = header.uncompressedSize - header.repetitionLevelsLength - header.definitionLevelsLength
-                let values = header.isCompressed ? try decompress(valueBytes, size: valuesSize) : Array(valueBytes)
+                let values = header.isCompressed ? try decompress(valueBytes, size: valuesSize, page: page) : Array(valueBytes)
                 var v = ByteCursor(values, what: "column \(column)'s v2 data page")
                 try append(header, rep, def, &v, dictionary, into: &out)
             case .indexPage, nil:
@@ -82,27 +84,32 @@ struct ColumnChunkReader {
 
     func checkCodec() throws {
         switch meta.codec {
-        case .uncompressed, .snappy: return
+        case .uncompressed, .snappy, .gzip, .zstd: return
         default:
             throw ParquetProblem(reason: "parquet column \(column) uses \(meta.codec.name) compression, which this build cannot read",
-                                 fix: "re-save with snappy (pyarrow: pq.write_table(t, f, compression='snappy'))")
+                                 fix: "re-save with snappy, gzip or zstd (pyarrow: pq.write_table(t, f, compression='snappy'))")
         }
     }
 
-    func decompress(_ body: ArraySlice<UInt8>, size: Int) throws -> [UInt8] {
-        guard size >= 0, size <= 1 << 31 else { throw ParquetProblem(reason: "column \(column) has a page of \(size) bytes") }
-        switch meta.codec {
-        case .snappy:
-            do { return try Snappy.decompress(body, expectedSize: size) } catch var p as ParquetProblem {
-                p.reason = "column \(column): " + p.reason
-                throw p
+    /// A page's compressed bytes (for a v2 data page, its values part) → exactly `size` bytes; `page` counts the
+    /// chunk's pages from 0 so that an error points at the damaged one.
+    func decompress(_ body: ArraySlice<UInt8>, size: Int, page: Int) throws -> [UInt8] {
+        guard size >= 0, size <= 1 << 31 else { throw ParquetProblem(reason: "column \(column) page \(page) claims \(size) uncompressed bytes") }
+        do {
+            switch meta.codec {
+            case .snappy: return try Snappy.decompress(body, expectedSize: size)
+            case .gzip: return try Gzip.decompress(body, expectedSize: size)
+            case .zstd: return try Zstd.decompress(body, expectedSize: size)
+            default: break
             }
-        default:
-            guard body.count == size else {
-                throw ParquetProblem(reason: "column \(column) has an uncompressed page of \(body.count) bytes whose header says \(size)")
-            }
-            return Array(body)
+        } catch var p as ParquetProblem {
+            p.reason = "column \(column) page \(page): " + p.reason
+            throw p
         }
+        guard body.count == size else {
+            throw ParquetProblem(reason: "column \(column) page \(page) is uncompressed, \(body.count) bytes, but its header says \(size)")
+        }
+        return Array(body)
     }
 
     func levels(_ c: inout ByteCursor, max: Int, count: Int, prefixed: Bool) throws -> [Int] {
