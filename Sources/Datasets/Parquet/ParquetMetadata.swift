@@ -115,7 +115,7 @@ struct ColumnMetaData: Sendable {
         let rawCodec = f[4]?.int ?? 0
         guard let c = Codec(rawValue: rawCodec) else {
             throw ParquetProblem(reason: "column \(path.joined(separator: ".")) uses unknown compression codec \(rawCodec)",
-                                 fix: "re-save with snappy (pyarrow: pq.write_table(t, f, compression='snappy'))")
+                                 fix: "re-save with snappy, gzip or zstd (pyarrow: pq.write_table(t, f, compression='zstd'))")
         }
         codec = c
         numValues = Int(clamping: f[5]?.int ?? 0)
