@@ -83,9 +83,8 @@ public struct ExampleTokenizer: Sendable {
             let (text, spans) = try renderChat(messages, false)
             let (ids, offsets) = encoder.encodeWithOffsets(text, addSpecialTokens: false)
             guard assistantOnlyLoss else { return truncate(TokenizedExample(inputIDs: ids, labels: ids)) }
-            let labels = zip(ids, offsets).map { id, o in
-                spans.contains { o.upperBound > $0.lowerBound && o.lowerBound < $0.upperBound } ? id : TokenizedExample.ignoreIndex
-            }
+            let overlaps = SpanOverlap(spans)
+            let labels = zip(ids, offsets).map { id, o in overlaps.hits(o) ? id : TokenizedExample.ignoreIndex }
             return truncate(TokenizedExample(inputIDs: ids, labels: labels))
         case .conversationalPromptCompletion(let prompt, let completion):
             guard let renderChat else { preconditionFailure("a chat renderer is needed for conversational data") }
@@ -135,4 +134,3 @@ public struct ExampleTokenizer: Sendable {
         }
     }
 }
-

@@ -10,9 +10,17 @@ final class Interpreter {
     var out = ""
     var spans: [Range<Int>] = []
 
+    /// Set while the render also produces prefix renders (PrefixRendering.swift): lookups of their overridden
+    /// variables are reported.
+    var watch: PrefixWatch?
+
     init(context: [String: JValue]) { frames = [Builtins.globals.merging(context) { _, new in new }] }
 
+    /// Continues from variable frames taken from another render.
+    init(frames: [[String: JValue]]) { self.frames = frames }
+
     func lookup(_ name: String) -> JValue {
+        if let watch, watch.watchedNames.contains(name) { watch.namesRead.insert(name) }
         for f in frames.reversed() { if let v = f[name] { return v } }
         return .undefined("'\(name)' is undefined")
     }

@@ -1,8 +1,31 @@
 import OrderedCollections
 import Values
 
-/// A Python list: a reference, so that two names see the same list as in jinja2.
-final class ListBox { var items: [JValue]; init(_ items: [JValue]) { self.items = items } }
+/// A Python list: a reference, so that two names see the same list as in jinja2. Lists never change once made
+/// (the sandbox forbids `append` and friends), so renders may share them.
+final class ListBox {
+    let elements: [JValue]
+    /// Set only on the list whose prefixes a render also produces (PrefixRendering.swift): what the template
+    /// learns of the list is reported there.
+    var watch: PrefixWatch?
+
+    init(_ items: [JValue]) { self.elements = items }
+
+    /// The whole list; reading it tells a watch that the output may depend on the list's length.
+    var items: [JValue] {
+        watch?.readWhole = true
+        return elements
+    }
+
+    /// `list[i]` with Python's index rules; a non-negative index tells a watch only that item `i` was read.
+    func item(_ i: Int) -> JValue? {
+        if let watch {
+            if i < 0 { watch.readWhole = true } else { watch.highestIndexRead = max(watch.highestIndexRead, i) }
+        }
+        let j = i < 0 ? i + elements.count : i
+        return (j >= 0 && j < elements.count) ? elements[j] : nil
+    }
+}
 
 /// A Python dict or a jinja `namespace`, keyed by string and kept in insertion order.
 final class DictBox { var items: OrderedDictionary<String, JValue>; init(_ items: OrderedDictionary<String, JValue>) { self.items = items } }
@@ -10,6 +33,8 @@ final class DictBox { var items: OrderedDictionary<String, JValue>; init(_ items
 /// A callable value: a macro, a builtin global, or a bound method.
 struct Callable {
     var name: String
+    /// A method bound to a value (`d.get`), which a prefix render cannot carry over from another render.
+    var boundToValue = false
     var call: (_ args: [JValue], _ kwargs: [(String, JValue)], _ interp: Interpreter, _ line: Int) throws -> JValue
 }
 
@@ -17,7 +42,12 @@ struct Callable {
 final class LoopState {
     var items: [JValue]
     var index0 = 0
-    init(_ items: [JValue]) { self.items = items }
+    /// Set when the loop runs over a watched list: `length`, `last`, `revindex` and `nextitem` are reported.
+    var watch: PrefixWatch?
+    init(_ items: [JValue], watch: PrefixWatch? = nil) {
+        self.items = items
+        self.watch = watch
+    }
 }
 
 /// The runtime value of the interpreter: JSON values plus the Python-only kinds templates meet

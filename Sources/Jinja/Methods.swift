@@ -8,7 +8,7 @@ extension Builtins {
     static func isSpace(_ u: Unicode.Scalar) -> Bool { u.properties.isWhitespace }
 
     static func bind(_ name: String, _ f: @escaping ([JValue], [(String, JValue)]) throws -> JValue) -> JValue {
-        .callable(Callable(name: name) { a, k, _, _ in try f(a, k) })
+        .callable(Callable(name: name, boundToValue: true) { a, k, _, _ in try f(a, k) })
     }
 
     static func arg(_ args: [JValue], _ kwargs: [(String, JValue)], _ i: Int, _ name: String) -> JValue? {
@@ -35,6 +35,7 @@ extension Builtins {
             default: return nil
             }
         case .list(let l):
+            l.watch?.readWhole = true  // a bound method reads the whole list whenever it is called
             if listMutators.contains(name) { return .undefined("access to attribute '\(name)' of 'list' object is unsafe.") }
             switch name {
             case "index":

@@ -191,7 +191,7 @@ enum Builtins {
         case (.dict(let d), .string(let k)), (.namespace(let d), .string(let k)):
             if let v = d.items[k] { return v }
         case (.list(let l), _) where key.intLike != nil:
-            if let j = index(key.intLike!, l.items.count) { return l.items[j] }
+            if let v = l.item(key.intLike!) { return v }
             return .undefined("list object has no element \(key.intLike!)")
         case (.tuple(let t), _) where key.intLike != nil:
             if let j = index(key.intLike!, t.count) { return t[j] }
@@ -210,6 +210,13 @@ enum Builtins {
 
     static func loopAttr(_ st: LoopState, _ name: String) -> JValue {
         let n = st.items.count, i = st.index0
+        if let w = st.watch {
+            switch name {
+            case "revindex", "revindex0", "last", "length": w.readWhole = true
+            case "nextitem": w.highestIndexRead = max(w.highestIndexRead, i + 1)
+            default: break
+            }
+        }
         switch name {
         case "index0": return .int(i)
         case "index": return .int(i + 1)

@@ -169,6 +169,7 @@ public struct DataPreparation {
         let template = try recipe.data.template.map { try FieldTemplate($0) }
         let formatter = ExampleFormatter(format: format, textField: recipe.data.datasetTextField, template: template)
         let chat = self.chat
+        let assistantOnly = recipe.data.assistantOnlyLoss
         var responseText: String?
         if case .text(let t)? = recipe.data.responseTemplate { responseText = t }
         var instructionText: String?
@@ -178,15 +179,20 @@ public struct DataPreparation {
                                            assistantOnlyLoss: recipe.data.assistantOnlyLoss,
                                            responseTemplate: responseText, instructionTemplate: instructionText,
                                            renderChat: chat.map { c in { @Sendable messages, gen in
-                                               gen ? (try c.render(messages, addGenerationPrompt: true), []) : try c.renderWithAssistantSpans(messages)
+                                               // Assistant spans cost prefix renders; only assistant-only loss reads them.
+                                               if gen { return (try c.render(messages, addGenerationPrompt: true), []) }
+                                               if assistantOnly { return try c.renderWithAssistantSpans(messages) }
+                                               return (try c.render(messages), [])
                                            } })
-        // Rows are formatted and tokenized in parallel (chat rendering dominates), then folded in file order.
+        // Rows are formatted and tokenized in parallel (tokenizing dominates), then folded in file order.
         enum Outcome { case example(TokenizedExample, truncated: Bool), skipped(String), failed(Error) }
         let maxLength = recipe.data.maxLength, skipBad = recipe.data.onBadRow == "skip"
         let outcomes = UnsafeMutableBufferPointer<Outcome?>.allocate(capacity: rows.count)
         outcomes.initialize(repeating: nil)
         defer { outcomes.deinitialize(); outcomes.deallocate() }
-        let tasks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 64))
+        // Chunks of about 64 rows, several per core, so that a run of long conversations does not leave cores idle.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let tasks = cores == 1 ? 1 : max(1, min(cores * 16, rows.count / 64))
         let work: (Int) -> Void = { t in
             for i in (rows.count * t / tasks)..<(rows.count * (t + 1) / tasks) {
                 let row = rows[i]

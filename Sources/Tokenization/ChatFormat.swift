@@ -53,28 +53,34 @@ public struct ChatFormat: Sendable {
     /// `render(messages[..<i], add_generation_prompt: true)` ends and ends where `render(messages[...i])` ends, so it
     /// covers the content, the end-of-turn token and what follows it up to the next turn — as TRL's training
     /// variants of stock templates mark it (Qwen2.5: `...<|im_end|>\n`). Both renders must be prefixes of the full
-    /// render, or the template is reported as inconsistent.
+    /// render, or the template is reported as inconsistent. The prefix renders come from one pass over the
+    /// conversation wherever the template allows it (`Template.renderWithPrefixes`), so the cost grows with the
+    /// conversation's length rather than its square.
     public func renderWithAssistantSpans(_ messages: [Value], tools: [Value]? = nil, extra: [String: Value] = [:]) throws
         -> (text: String, assistantSpans: [Range<Int>])
     {
+        let context = ChatTemplateContext(messages: messages, specialTokens: specialTokens, tools: tools, extra: extra)
         if hasGenerationBlocks {
-            let context = ChatTemplateContext(messages: messages, specialTokens: specialTokens, tools: tools, extra: extra)
             let (text, spans) = try template.renderWithGenerationSpans(context.values())
             return (text, spans)
         }
-        let full = try render(messages, tools: tools, extra: extra)
+        let turns = messages.indices.filter { messages[$0]["role"]?.stringValue == "assistant" }
+        let requests = turns.flatMap { i in
+            [Template.PrefixRequest(count: i, overrides: ["add_generation_prompt": .bool(true)]), Template.PrefixRequest(count: i + 1)]
+        }
+        let (full, prefixes) = try template.renderWithPrefixes(try context.values(), list: "messages", prefixes: requests)
         let fullBytes = Array(full.utf8)
         var spans: [Range<Int>] = []
-        for (i, message) in messages.enumerated() where message["role"]?.stringValue == "assistant" {
-            let prompt = Array(try render(Array(messages[..<i]), addGenerationPrompt: true, tools: tools, extra: extra).utf8)
-            let through = Array(try render(Array(messages[...i]), tools: tools, extra: extra).utf8)
-            guard fullBytes.starts(with: prompt) else {
+        for (n, i) in turns.enumerated() {
+            let prompt = try prefixes[2 * n].get()
+            let through = try prefixes[2 * n + 1].get()
+            guard prompt.isPrefix(of: fullBytes) else {
                 throw InconsistentTemplate(messageIndex: i, detail: "the generation prompt is not a prefix of the conversation")
             }
-            guard fullBytes.starts(with: through), through.count >= prompt.count else {
+            guard through.isPrefix(of: fullBytes), through.utf8Count >= prompt.utf8Count else {
                 throw InconsistentTemplate(messageIndex: i, detail: "the conversation up to this turn is not a prefix of the whole")
             }
-            if through.count > prompt.count { spans.append(prompt.count..<through.count) }
+            if through.utf8Count > prompt.utf8Count { spans.append(prompt.utf8Count..<through.utf8Count) }
         }
         return (full, spans)
     }
