@@ -27,4 +27,24 @@ enum DataChecks {
         let lossTokens = examples.reduce(0) { $0 + $1.labels.filter { $0 != TokenizedExample.ignoreIndex }.count }
         return "data: \(examples.count) training examples (\(dropped) dropped), \(tokens) tokens, \(String(format: "%.1f", tokens > 0 ? 100 * Double(lossTokens) / Double(tokens) : 0)) % with loss, \(truncated) truncated to max_length"
     }
+
+    /// The length histogram against `max_length` (8 buckets, bars scaled to 40 characters).
+    static func lengthHistogram(_ examples: [TokenizedExample], maxLength: Int?) -> [String] {
+        let limit = maxLength ?? (examples.map(\.inputIDs.count).max() ?? 1)
+        var buckets = [Int](repeating: 0, count: 8)
+        for e in examples { buckets[min(7, max(0, (e.inputIDs.count - 1) * 8 / max(limit, 1)))] += 1 }
+        let peak = max(buckets.max() ?? 1, 1)
+        var out = ["length histogram (max_length \(limit)):"]
+        for (b, n) in buckets.enumerated() {
+            let lo = b * limit / 8 + 1, hi = (b + 1) * limit / 8
+            out.append(String(format: "  %5d-%-5d %6d ", lo, hi, n) + String(repeating: "#", count: n * 40 / peak))
+        }
+        return out
+    }
+
+    /// "packing (bfd): R rows of L, efficiency E %".
+    static func packingLine(rows: [PackedRow], seqLength: Int, strategy: PackingStrategy) -> String {
+        let used = rows.reduce(0) { $0 + $1.columns[0].count }
+        return "packing (\(strategy.rawValue)): \(rows.count) rows of \(seqLength), efficiency \(String(format: "%.1f", 100 * Double(used) / Double(max(rows.count * seqLength, 1)))) %"
+    }
 }

@@ -50,20 +50,11 @@ public struct InspectCommand {
             out("--- statistics")
             out("rows read: \(loaded.rows.count)   bad rows skipped: \(loaded.skipped.count)   examples kept: \(prepared.examples.count)   dropped: \(prepared.skipped.count)")
             out("tokens: \(tokens)   with loss: \(lossTokens) (\(String(format: "%.1f", tokens > 0 ? 100 * Double(lossTokens) / Double(tokens) : 0)) %)   truncated to max_length: \(prepared.truncated)")
-            let limit = recipe.data.maxLength ?? (prepared.examples.map(\.inputIDs.count).max() ?? 1)
-            var buckets = [Int](repeating: 0, count: 8)
-            for e in prepared.examples { buckets[min(7, (e.inputIDs.count - 1) * 8 / max(limit, 1))] += 1 }
-            let peak = max(buckets.max() ?? 1, 1)
-            out("length histogram (max_length \(limit)):")
-            for (b, n) in buckets.enumerated() {
-                let lo = b * limit / 8 + 1, hi = (b + 1) * limit / 8
-                out(String(format: "  %5d-%-5d %6d ", lo, hi, n) + String(repeating: "#", count: n * 40 / peak))
-            }
+            DataChecks.lengthHistogram(prepared.examples, maxLength: recipe.data.maxLength).forEach(out)
             if recipe.data.packing, let m = recipe.data.maxLength {
                 let strategy = PackingStrategy(rawValue: recipe.data.packingStrategy) ?? .bfd
                 let rows = Packer.pack(prepared.examples.map { [$0.inputIDs, $0.labels] }, seqLength: m, strategy: strategy)
-                let used = rows.reduce(0) { $0 + $1.columns[0].count }
-                out("packing (\(strategy.rawValue)): \(rows.count) rows of \(m), efficiency \(String(format: "%.1f", 100 * Double(used) / Double(max(rows.count * m, 1)))) %")
+                out(DataChecks.packingLine(rows: rows, seqLength: m, strategy: strategy))
             }
             for s in prepared.skipped.prefix(3) { err("dropped: \(s)") }
             for w in try DataChecks.labelChecks(examples: prepared.examples, dropped: prepared.skipped, tokenizer: prep.tokenizer,

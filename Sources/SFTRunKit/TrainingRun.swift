@@ -84,6 +84,7 @@ public struct LocalTrainer: RunExecutor {
         }
         if !train.skipped.isEmpty { note("data: skipped \(train.skipped.count) row(s); first: \(train.skipped[0])") }
         note(DataChecks.summary(train.examples, dropped: train.skipped.count, truncated: train.truncated))
+        DataChecks.lengthHistogram(train.examples, maxLength: recipe.data.maxLength).forEach(note)
         for w in try DataChecks.labelChecks(examples: train.examples, dropped: train.skipped, tokenizer: prep.tokenizer,
                                             maxUnsupervisedFraction: recipe.data.maxUnsupervisedFraction) { note(w) }
         let padID = prep.tokenizer.padTokenId ?? prep.tokenizer.eosTokenId ?? 0
@@ -98,6 +99,7 @@ public struct LocalTrainer: RunExecutor {
         if recipe.data.packing {
             let strategy = PackingStrategy(rawValue: recipe.data.packingStrategy) ?? .bfd
             let rows = Packer.pack(train.examples.map { [$0.inputIDs, $0.labels] }, seqLength: recipe.data.maxLength ?? 1024, strategy: strategy)
+            note(DataChecks.packingLine(rows: rows, seqLength: recipe.data.maxLength ?? 1024, strategy: strategy))
             trainItems = rows.count
             collate = { idx in Collator.packed(idx.map { rows[$0] }, padID: padID) }
         } else {

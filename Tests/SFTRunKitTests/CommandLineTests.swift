@@ -315,6 +315,7 @@ final class CommandLineTests: XCTestCase {
                              "--set", "training.eval_steps=2", "--set", "training.output_dir=\(dir.path)/\(out)"] + extra)
             XCTAssertEqual(r.status, 0, r.err)
             XCTAssertEqual(r.err.contains("data: 6 eval examples packed into 3 row(s) (eval_packing)"), extra.isEmpty, r.err)
+            XCTAssertTrue(r.err.contains("length histogram (max_length 64):") && r.err.contains("packing (bfd): "), "statistics before training: \(r.err)")
             let state = try JSON.parse(bytes: [UInt8](try Data(contentsOf: dir.appendingPathComponent("\(out)/trainer_state.json"))))
             return state["log_history"]?.arrayValue?.compactMap { $0["eval_loss"]?.doubleValue }.first
         }
