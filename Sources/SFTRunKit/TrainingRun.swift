@@ -419,8 +419,20 @@ enum RecipeLock {
 
     /// The `lock:` section: what this run really read, by sha256.
     static func inputs(model: LoadedModel, tokenizerFolder: URL, dataFiles: [URL], datasetCommits: [String: String] = [:], chatTemplate: String?) -> Value {
+        /// Keyed by file name (so the same files in another folder or cache still match); a name seen twice (shards
+        /// `0000.parquet` of two splits) is told apart by its folders.
         func hashes(_ files: [URL]) -> Value {
-            .object(.init(uniqueKeysWithValues: files.compactMap { f in (try? FileDigest.sha256(of: f)).map { (f.lastPathComponent, Value.string($0)) } }))
+            var out: OrderedDictionary<String, Value> = [:]
+            for f in files {
+                guard let digest = try? FileDigest.sha256(of: f) else { continue }
+                var key = f.lastPathComponent, parent = f.deletingLastPathComponent()
+                while out[key] != nil, parent.path != "/" {
+                    key = parent.lastPathComponent + "/" + key
+                    parent = parent.deletingLastPathComponent()
+                }
+                out[key] = .string(digest)
+            }
+            return .object(out)
         }
         let tokenizerFiles = DataPreparation.tokenizerFiles.map { tokenizerFolder.appendingPathComponent($0) }
             .filter { FileManager.default.fileExists(atPath: $0.path) }

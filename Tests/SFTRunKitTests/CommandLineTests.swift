@@ -323,6 +323,21 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(packed, padded, accuracy: 1e-5 * padded)
     }
 
+    /// recipe.lock.yaml hashes every data file read, train and eval, even two with the same name in different folders.
+    func testLockHashesSameNamedDataFilesApart() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recipe = try tinyRecipe(dir, steps: 1)
+        for split in ["a", "b"] {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent(split), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: dir.appendingPathComponent("train.jsonl"), to: dir.appendingPathComponent("\(split)/part.jsonl"))
+        }
+        let r = try run([recipe, "--set", "data.train=[{path: \(dir.path)/a}]", "--set", "data.eval=[{path: \(dir.path)/b/part.jsonl}]"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let lock = try String(contentsOf: dir.appendingPathComponent("out/recipe.lock.yaml"), encoding: .utf8)
+        XCTAssertTrue(lock.contains("      part.jsonl: ") && lock.contains("      b/part.jsonl: "), lock)
+    }
+
     func testFeaturesNotInThisBuildAndMisusedFlagsAreNamed() throws {
         let dir = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
