@@ -39,6 +39,7 @@ public final class ChatSession {
     public func reply(to user: String, emit: (String) -> Void = { _ in }) throws -> String {
         let text = try prompt(adding: user)
         let ids = generator.tokenizer.encode(text, addSpecialTokens: false).ids
+        try generator.checkPromptLength(ids)
         let out = generator.generate(ids, options, cache: cache, emit: emit)
         let reply = generator.tokenizer.decodeText(out, skipSpecialTokens: true)
         messages += [["role": "user", "content": .string(user)], ["role": "assistant", "content": .string(reply)]]

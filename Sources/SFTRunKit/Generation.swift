@@ -47,6 +47,14 @@ public struct Generator {
         return tokenizer.encode(text ?? "").ids
     }
 
+    /// A prompt longer than a learned-position model's table (GPT-2, OPT, GPT-Neo) is an error here rather than an
+    /// empty reply; rotary models have no fixed limit.
+    public func checkPromptLength(_ prompt: [Int]) throws {
+        if let limit = model.maxDecodePositions, prompt.count > limit {
+            throw TrainingRunError("the prompt has \(prompt.count) tokens but the model reads at most \(limit) (max_position_embeddings); shorten the prompt (in a chat: /reset)")
+        }
+    }
+
     /// Generates after `prompt`; `emit` receives each new piece of text as it is decoded. With a `cache` that
     /// already holds a prefix of `prompt` (the previous chat turn), only the rest is prefilled; afterwards the cache
     /// holds the prompt and every generated token but the last. Learned-position models stop at their position

@@ -175,7 +175,7 @@ public struct LocalTrainer: RunExecutor {
                     var o = Generator.Options()
                     o.maxNewTokens = 48
                     let ids = (try? generator.promptIds(text: prompt, messages: generator.chat == nil ? nil : [["role": "user", "content": .string(prompt)]])) ?? []
-                    let text = generator.tokenizer.decode(generator.generate(ids, o), skipSpecialTokens: true)
+                    let text = generator.tokenizer.decodeText(generator.generate(ids, o), skipSpecialTokens: true)
                     samples.append(["prompt": .string(prompt), "completion": .string(text)])
                     self.note("sample @\(step): \(prompt) → \(text)")
                 }

@@ -217,7 +217,9 @@ struct Generate: ParsableCommand {
             }
             var o = Generator.Options()
             o.maxNewTokens = maxNewTokens; o.temperature = temperature; o.topK = topK; o.topP = topP; o.seed = seed; o.stop = stop
-            _ = g.generate(try g.promptIds(text: prompt, messages: msgs), o) { piece in
+            let ids = try g.promptIds(text: prompt, messages: msgs)
+            try g.checkPromptLength(ids)
+            _ = g.generate(ids, o) { piece in
                 FileHandle.standardOutput.write(Data(piece.utf8))
             }
             print("")

@@ -338,6 +338,19 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(lock.contains("      part.jsonl: ") && lock.contains("      b/part.jsonl: "), lock)
     }
 
+    /// A prompt longer than a learned-position model's table is an error naming both lengths, not an empty reply.
+    func testOverlongPromptForLearnedPositionsIsAnError() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let gpt2 = TestSupport.packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/gpt2")
+        let gen = TestSupport.packageRoot.appendingPathComponent("Tests/SFTRunKitTests/Fixtures/tiny-llama-gen")
+        for f in ["config.json", "model.safetensors"] { try FileManager.default.copyItem(at: gpt2.appendingPathComponent(f), to: dir.appendingPathComponent(f)) }
+        for f in ["tokenizer.json", "tokenizer_config.json"] { try FileManager.default.copyItem(at: gen.appendingPathComponent(f), to: dir.appendingPathComponent(f)) }
+        let r = try run(["generate", "--model", dir.path, "--raw", "--prompt", String(repeating: "a b c d e f g h ", count: 20)])
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains("but the model reads at most 32 (max_position_embeddings); shorten the prompt"), r.err)
+    }
+
     func testFeaturesNotInThisBuildAndMisusedFlagsAreNamed() throws {
         let dir = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
