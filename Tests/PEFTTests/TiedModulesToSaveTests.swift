@@ -49,14 +49,20 @@ final class TiedModulesToSaveTests: XCTestCase {
         }
     }
 
-    func testSavedAdapterHasPEFTKeysAndReloads() throws {
+    /// Runs `body` for every fixture case with the base model, its peft adapter loaded, the batch and an output folder.
+    func forEachCase(_ body: (String, CausalLM, AdapterFile.Loaded, ModelInput, URL) throws -> Void) throws {
         let dir = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = try batch()
         for name in Self.cases.keys.sorted() {
             let model = try loadBase()
             let loaded = try AdapterFile.load(directory: fixture(name), into: model)
-            let out = dir.appendingPathComponent(name)
+            try body(name, model, loaded, input, dir.appendingPathComponent(name))
+        }
+    }
+
+    func testSavedAdapterHasPEFTKeysAndReloads() throws {
+        try forEachCase { name, model, loaded, input, out in
             try AdapterFile.save(model: model, adapters: loaded.adapters, config: loaded.config, baseModel: "Tests/ModelsTests/Fixtures/llama", to: out)
             let saved = try SafeTensorsFile(url: out.appendingPathComponent(AdapterFile.weightsName))
             let peft = try SafeTensorsFile(url: fixture(name).appendingPathComponent(AdapterFile.weightsName))
@@ -70,15 +76,9 @@ final class TiedModulesToSaveTests: XCTestCase {
     }
 
     func testMergedModelIsUntiedAndSavesLMHead() throws {
-        let dir = try TestSupport.makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let input = try batch()
-        for name in Self.cases.keys.sorted() {
-            let model = try loadBase()
-            let loaded = try AdapterFile.load(directory: fixture(name), into: model)
+        try forEachCase { name, model, loaded, input, out in
             let expected = realLogits(model, input)
             try LoRA.merge(loaded.adapters, into: model)
-            let out = dir.appendingPathComponent(name)
             try ModelCheckpoint.save(model, to: out)
             let config = try JSON.parse(String(decoding: try Data(contentsOf: out.appendingPathComponent("config.json")), as: UTF8.self))
             XCTAssertEqual(config["tie_word_embeddings"], .bool(false), "\(name): config.json says untied")
