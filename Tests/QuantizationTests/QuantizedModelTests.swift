@@ -88,6 +88,15 @@ final class QuantizedModelTests: XCTestCase {
         XCTAssertEqual(logits(reloaded, ids), logits(model, ids))
     }
 
+    func testOtherQuantizationMethodsAreRefusedWithTheFix() throws {
+        let q: Value = ["quant_method": "gptq", "bits": 4]
+        XCTAssertThrowsError(try BitsAndBytesConfig(quantizationConfig: q, file: "config.json")) { e in
+            XCTAssertTrue("\(e)".contains("quant_method is \"gptq\"; sftrun reads bitsandbytes-quantized checkpoints only"), "\(e)")
+        }
+        XCTAssertNil(try BitsAndBytesConfig(quantizationConfig: ["quant_method": "bitsandbytes"], file: "config.json"),
+                     "a bitsandbytes config that quantizes nothing")
+    }
+
     func testDamagedCheckpointsAreClearErrors() throws {
         let dir = try TestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
