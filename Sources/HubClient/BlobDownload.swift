@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import Synchronization
 
 /// Incremental sha256 over the C implementation in the CCurl shim.
 struct SHA256 {
@@ -202,6 +203,24 @@ extension HubClient {
 public enum FileDigest {
     /// Hex sha256 of a file's bytes, read in 1 MiB pieces.
     public static func sha256(of url: URL) throws -> String {
+        try hash(url)
+    }
+
+    /// The same, remembered for this process while the file's size, mtime and inode stay the same: recipe.lock.yaml
+    /// and the data-cache fingerprint hash the same data and tokenizer files in one run. Not for integrity checks.
+    public static func sha256(ofUnchanged url: URL) throws -> String {
+        var st = stat()
+        guard stat(url.path, &st) == 0 else { return try hash(url) }
+        let key = "\(url.standardizedFileURL.path)\u{0}\(st.st_size)\u{0}\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)\u{0}\(st.st_ino)"
+        if let known = remembered.withLock({ $0[key] }) { return known }
+        let digest = try hash(url)
+        remembered.withLock { $0[key] = digest }
+        return digest
+    }
+
+    private static let remembered = Mutex<[String: String]>([:])
+
+    static func hash(_ url: URL) throws -> String {
         guard let h = FileHandle(forReadingAtPath: url.path) else {
             throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: url.path])
         }

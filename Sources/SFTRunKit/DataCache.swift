@@ -45,7 +45,7 @@ public struct DataCache: Sendable {
         var lines = ["sftrun data cache \(formatVersion)", "sftrun \(RecipeLock.sftrunVersion)"]
         for name in DataPreparation.tokenizerFiles {
             let file = tokenizerFolder.appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: file.path) { lines.append("tokenizer file \(name) \(try FileDigest.sha256(of: file))") }
+            if FileManager.default.fileExists(atPath: file.path) { lines.append("tokenizer file \(name) \(try FileDigest.sha256(ofUnchanged: file))") }
         }
         lines.append("tokenizer options \(recipe.tokenizer)")
         lines.append("chat template \(chatTemplate.map { FileDigest.sha256(Array($0.utf8)) } ?? "none")")
@@ -53,7 +53,7 @@ public struct DataCache: Sendable {
         for source in sources {
             lines.append("source \(source)")
             for file in try LocalSource.expand(source.path) {
-                lines.append("file \(file) \(try FileDigest.sha256(of: URL(fileURLWithPath: file)))")
+                lines.append("file \(file) \(try FileDigest.sha256(ofUnchanged: URL(fileURLWithPath: file)))")
             }
         }
         return FileDigest.sha256(Array(lines.joined(separator: "\n").utf8))

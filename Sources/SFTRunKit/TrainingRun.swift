@@ -424,7 +424,7 @@ enum RecipeLock {
         func hashes(_ files: [URL]) -> Value {
             var out: OrderedDictionary<String, Value> = [:]
             for f in files {
-                guard let digest = try? FileDigest.sha256(of: f) else { continue }
+                guard let digest = try? FileDigest.sha256(ofUnchanged: f) else { continue }
                 var key = f.lastPathComponent, parent = f.deletingLastPathComponent()
                 while out[key] != nil, parent.path != "/" {
                     key = parent.lastPathComponent + "/" + key
